@@ -1,0 +1,438 @@
+//! Loading and validating config.yaml into the resolved [`Config`] the gateway runs on.
+//!
+//! Loading happens once per plugin start; every error names the field path so
+//! `tollgate validate` and the filter's log say exactly what to fix.
+
+pub mod env;
+pub mod raw;
+
+use crate::provider::Provider;
+use crate::upstream::Upstream;
+use raw::{AliasTarget, FallbackList, RawConfig};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Request body limit when general_settings.max_request_size_mb is absent.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
+pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
+
+/// A config problem, located by field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path with indices, e.g. `model_list[2].litellm_params.model`; empty for the document.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "config: {}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One routable deployment of a model group.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// model_info.id, or a stable id derived from the entry.
+    pub id: String,
+    /// Model group (model_name) it serves.
+    pub group: String,
+    /// Provider family.
+    pub provider: Provider,
+    /// Provider's model id (the part after the prefix).
+    pub model: String,
+    /// Cluster, authority and base path.
+    pub upstream: Upstream,
+    /// Resolved provider credential.
+    pub api_key: Option<String>,
+    /// Azure api-version.
+    pub api_version: Option<String>,
+    /// Explicit weight, if given.
+    pub weight: Option<f64>,
+    /// Requests per minute capacity.
+    pub rpm: Option<u64>,
+    /// Tokens per minute capacity.
+    pub tpm: Option<u64>,
+    /// Priority; lower first. Deployments without order come after ordered ones.
+    pub order: u32,
+    /// Upstream timeout in ms.
+    pub timeout_ms: u64,
+    /// Timeout for streaming requests in ms.
+    pub stream_timeout_ms: u64,
+    /// USD per prompt token.
+    pub input_cost_per_token: f64,
+    /// USD per completion token.
+    pub output_cost_per_token: f64,
+    /// Context window, when known.
+    pub max_input_tokens: Option<u64>,
+}
+
+/// A public alias for a model group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// Model group it resolves to.
+    pub target: String,
+    /// Hidden aliases are not listed by /v1/models.
+    pub hidden: bool,
+}
+
+/// Validated, environment-resolved configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// All deployments in config order.
+    pub deployments: Vec<Deployment>,
+    /// Model group name -> indices into `deployments`, in config order.
+    pub groups: BTreeMap<String, Vec<usize>>,
+    /// Alias name -> target group.
+    pub aliases: BTreeMap<String, Alias>,
+    /// Admin key; None leaves the LLM routes open (LiteLLM's behaviour without a master key).
+    pub master_key: Option<String>,
+    /// Largest accepted request body in bytes.
+    pub max_request_bytes: usize,
+    /// Retries per request.
+    pub num_retries: u32,
+    /// Default upstream timeout in ms.
+    pub timeout_ms: u64,
+    /// Failures per minute before cooldown.
+    pub allowed_fails: u32,
+    /// Cooldown in ms.
+    pub cooldown_ms: u64,
+    /// Fallback chain per group.
+    pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// Context-window fallback chain per group.
+    pub context_window_fallbacks: BTreeMap<String, Vec<String>>,
+    /// Fallbacks for groups without their own chain.
+    pub default_fallbacks: Vec<String>,
+    /// Drop unsupported params instead of refusing them.
+    pub drop_params: bool,
+}
+
+impl Config {
+    /// Parses, resolves `os.environ/` references with `lookup` and validates.
+    pub fn load(
+        text: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut doc = parse_document(text)?;
+        env::resolve(&mut doc, "", lookup).map_err(|(p, m)| ConfigError::at(p, m))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(doc).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            ConfigError::at(path, e.into_inner().to_string())
+        })?;
+        build(raw)
+    }
+
+    /// Lists `os.environ/` references without resolving them (for rendering).
+    pub fn env_refs(text: &str) -> Result<Vec<env::EnvRef>, ConfigError> {
+        Ok(env::collect(&parse_document(text)?))
+    }
+
+    /// Resolves a requested name (group or alias) to its model group.
+    pub fn resolve_group(&self, name: &str) -> Option<&str> {
+        if let Some((group, _)) = self.groups.get_key_value(name) {
+            return Some(group);
+        }
+        self.aliases.get(name).map(|a| a.target.as_str())
+    }
+
+    /// Distinct upstreams in first-use order: one Envoy cluster each.
+    pub fn upstreams(&self) -> Vec<&Upstream> {
+        let mut seen: Vec<&Upstream> = Vec::new();
+        for d in &self.deployments {
+            if !seen.iter().any(|u| u.cluster == d.upstream.cluster) {
+                seen.push(&d.upstream);
+            }
+        }
+        seen
+    }
+}
+
+/// Parses the YAML (or JSON) text into a document, refusing non-mappings.
+pub fn parse_document(text: &str) -> Result<serde_yaml::Value, ConfigError> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text)
+        .map_err(|e| ConfigError::at("", format!("not valid YAML: {e}")))?;
+    match doc {
+        serde_yaml::Value::Mapping(_) => Ok(doc),
+        serde_yaml::Value::Null => Ok(serde_yaml::Value::Mapping(Default::default())),
+        _ => Err(ConfigError::at("", "top level must be a mapping")),
+    }
+}
+
+fn build(raw: RawConfig) -> Result<Config, ConfigError> {
+    let rs = &raw.router_settings;
+    let ls = &raw.litellm_settings;
+    if let Some(s) = &rs.routing_strategy {
+        if s != "simple-shuffle" {
+            return Err(ConfigError::at(
+                "router_settings.routing_strategy",
+                format!("{s:?} is not supported (supported: simple-shuffle)"),
+            ));
+        }
+    }
+    let timeout_ms = match (rs.timeout, ls.request_timeout) {
+        (Some(t), _) => seconds("router_settings.timeout", t)?,
+        (None, Some(t)) => seconds("litellm_settings.request_timeout", t)?,
+        (None, None) => DEFAULT_TIMEOUT_MS,
+    };
+    let mut cfg = Config {
+        master_key: raw.general_settings.master_key.clone(),
+        max_request_bytes: match raw.general_settings.max_request_size_mb {
+            Some(mb) if mb > 0.0 && mb.is_finite() && mb <= 4096.0 => {
+                (mb * 1024.0 * 1024.0) as usize
+            }
+            Some(mb) => {
+                return Err(ConfigError::at(
+                    "general_settings.max_request_size_mb",
+                    format!("{mb} is out of range (0 < MB <= 4096)"),
+                ))
+            }
+            None => DEFAULT_MAX_REQUEST_BYTES,
+        },
+        num_retries: rs.num_retries.or(ls.num_retries).unwrap_or(0),
+        timeout_ms,
+        allowed_fails: rs.allowed_fails.unwrap_or(3),
+        cooldown_ms: match rs.cooldown_time {
+            Some(t) => seconds("router_settings.cooldown_time", t)?,
+            None => 5_000,
+        },
+        drop_params: ls.drop_params.unwrap_or(false),
+        ..Config::default()
+    };
+    if matches!(cfg.master_key.as_deref(), Some("")) {
+        return Err(ConfigError::at(
+            "general_settings.master_key",
+            "must not be empty",
+        ));
+    }
+    for (i, d) in raw.model_list.iter().enumerate() {
+        let dep = build_deployment(i, d, timeout_ms)?;
+        if cfg.deployments.iter().any(|o| o.id == dep.id) {
+            return Err(ConfigError::at(
+                format!("model_list[{i}].model_info.id"),
+                format!("duplicate deployment id {:?}", dep.id),
+            ));
+        }
+        cfg.groups.entry(dep.group.clone()).or_default().push(i);
+        cfg.deployments.push(dep);
+    }
+    if let Some(aliases) = &rs.model_group_alias {
+        for (name, target) in aliases {
+            let path = format!("router_settings.model_group_alias.{name}");
+            let alias = match target {
+                AliasTarget::Name(t) => Alias {
+                    target: t.clone(),
+                    hidden: false,
+                },
+                AliasTarget::Detailed(d) => Alias {
+                    target: d.model.clone(),
+                    hidden: d.hidden,
+                },
+            };
+            if !cfg.groups.contains_key(&alias.target) {
+                return Err(ConfigError::at(
+                    path,
+                    format!("unknown model group {:?}", alias.target),
+                ));
+            }
+            if cfg.groups.contains_key(name) {
+                return Err(ConfigError::at(
+                    path,
+                    "alias shadows a model group of the same name",
+                ));
+            }
+            cfg.aliases.insert(name.clone(), alias);
+        }
+    }
+    for (section, list) in [
+        ("router_settings.fallbacks", &rs.fallbacks),
+        ("litellm_settings.fallbacks", &ls.fallbacks),
+    ] {
+        let chains = fallback_chains(&cfg, section, list)?;
+        cfg.fallbacks.extend(chains);
+    }
+    for (section, list) in [
+        (
+            "router_settings.context_window_fallbacks",
+            &rs.context_window_fallbacks,
+        ),
+        (
+            "litellm_settings.context_window_fallbacks",
+            &ls.context_window_fallbacks,
+        ),
+    ] {
+        let chains = fallback_chains(&cfg, section, list)?;
+        cfg.context_window_fallbacks.extend(chains);
+    }
+    for (section, list) in [
+        ("router_settings.default_fallbacks", &rs.default_fallbacks),
+        ("litellm_settings.default_fallbacks", &ls.default_fallbacks),
+    ] {
+        for (j, name) in list.iter().flatten().enumerate() {
+            check_known(&cfg, &format!("{section}[{j}]"), name)?;
+            cfg.default_fallbacks.push(name.clone());
+        }
+    }
+    Ok(cfg)
+}
+
+fn fallback_chains(
+    cfg: &Config,
+    section: &str,
+    list: &Option<FallbackList>,
+) -> Result<Vec<(String, Vec<String>)>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, entry) in list.iter().flatten().enumerate() {
+        for (from, targets) in entry {
+            let path = format!("{section}[{i}].{from}");
+            check_known(cfg, &path, from)?;
+            for (j, t) in targets.iter().enumerate() {
+                check_known(cfg, &format!("{path}[{j}]"), t)?;
+            }
+            out.push((from.clone(), targets.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn check_known(cfg: &Config, path: &str, name: &str) -> Result<(), ConfigError> {
+    if cfg.resolve_group(name).is_none() {
+        return Err(ConfigError::at(
+            path,
+            format!("unknown model group {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
+fn seconds(path: &str, s: f64) -> Result<u64, ConfigError> {
+    if !(s > 0.0 && s.is_finite() && s <= 86_400.0) {
+        return Err(ConfigError::at(
+            path,
+            format!("{s} is out of range (0 < seconds <= 86400)"),
+        ));
+    }
+    Ok((s * 1000.0).ceil() as u64)
+}
+
+fn build_deployment(
+    i: usize,
+    d: &raw::RawDeployment,
+    default_timeout_ms: u64,
+) -> Result<Deployment, ConfigError> {
+    let base = format!("model_list[{i}]");
+    let lp = &d.litellm_params;
+    if d.model_name.trim().is_empty() {
+        return Err(ConfigError::at(
+            format!("{base}.model_name"),
+            "must not be empty",
+        ));
+    }
+    let (provider, model) = Provider::split_model(&lp.model)
+        .map_err(|m| ConfigError::at(format!("{base}.litellm_params.model"), m))?;
+    let api_base_path = format!("{base}.litellm_params.api_base");
+    let api_base = match (&lp.api_base, provider.default_api_base()) {
+        (Some(b), _) => b.as_str(),
+        (None, Some(default)) => default,
+        (None, None) => {
+            return Err(ConfigError::at(
+                api_base_path,
+                format!("required for {provider} deployments"),
+            ))
+        }
+    };
+    let upstream = Upstream::parse(api_base).map_err(|m| ConfigError::at(&api_base_path, m))?;
+    if let Some(w) = lp.weight {
+        if !(w >= 0.0 && w.is_finite()) {
+            return Err(ConfigError::at(
+                format!("{base}.litellm_params.weight"),
+                format!("{w} must be >= 0"),
+            ));
+        }
+    }
+    let timeout_ms = match lp.timeout {
+        Some(t) => seconds(&format!("{base}.litellm_params.timeout"), t)?,
+        None => default_timeout_ms,
+    };
+    let stream_timeout_ms = match lp.stream_timeout {
+        Some(t) => seconds(&format!("{base}.litellm_params.stream_timeout"), t)?,
+        None => timeout_ms,
+    };
+    let price = |path: &str, a: Option<f64>, b: Option<f64>| -> Result<f64, ConfigError> {
+        let v = a.or(b).unwrap_or(0.0);
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(ConfigError::at(
+                format!("{base}.model_info.{path}"),
+                format!("{v} must be >= 0"),
+            ));
+        }
+        Ok(v)
+    };
+    let mi = &d.model_info;
+    let id = match &mi.id {
+        Some(id) if id.trim().is_empty() => {
+            return Err(ConfigError::at(
+                format!("{base}.model_info.id"),
+                "must not be empty",
+            ))
+        }
+        Some(id) => id.clone(),
+        None => derived_id(&d.model_name, &lp.model, api_base, i),
+    };
+    Ok(Deployment {
+        id,
+        group: d.model_name.clone(),
+        provider,
+        model: model.to_string(),
+        upstream,
+        api_key: lp.api_key.clone().filter(|k| !k.is_empty()),
+        api_version: lp.api_version.clone(),
+        weight: lp.weight,
+        rpm: lp.rpm,
+        tpm: lp.tpm,
+        order: lp.order.unwrap_or(u32::MAX),
+        timeout_ms,
+        stream_timeout_ms,
+        input_cost_per_token: price(
+            "input_cost_per_token",
+            mi.input_cost_per_token,
+            lp.input_cost_per_token,
+        )?,
+        output_cost_per_token: price(
+            "output_cost_per_token",
+            mi.output_cost_per_token,
+            lp.output_cost_per_token,
+        )?,
+        max_input_tokens: mi.max_input_tokens,
+    })
+}
+
+/// FNV-1a of the entry's identity: stable across restarts and worker VMs.
+fn derived_id(group: &str, model: &str, api_base: &str, index: usize) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("{group}|{model}|{api_base}|{index}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests;

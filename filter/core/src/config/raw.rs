@@ -1,0 +1,166 @@
+//! The config.yaml schema as written by users (LiteLLM field names).
+//!
+//! Every struct denies unknown fields so a typo is refused at load instead of
+//! silently ignored.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Top level of config.yaml.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Deployments; several entries may share a model_name (a model group).
+    #[serde(default)]
+    pub model_list: Vec<RawDeployment>,
+    /// Routing, retries, fallbacks and aliases.
+    #[serde(default)]
+    pub router_settings: RouterSettings,
+    /// LiteLLM's global settings subset that applies to a gateway.
+    #[serde(default)]
+    pub litellm_settings: LitellmSettings,
+    /// Proxy-wide settings: master key, request size limit.
+    #[serde(default)]
+    pub general_settings: GeneralSettings,
+}
+
+/// One model_list entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    /// Public name clients request; shared by the deployments of a group.
+    pub model_name: String,
+    /// How to reach the provider.
+    pub litellm_params: LitellmParams,
+    /// Identity and prices.
+    #[serde(default)]
+    pub model_info: ModelInfo,
+}
+
+/// `litellm_params` of a deployment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LitellmParams {
+    /// `provider/model-id`.
+    pub model: String,
+    /// Base URL; provider default when absent.
+    pub api_base: Option<String>,
+    /// Provider credential (normally `os.environ/VAR`).
+    pub api_key: Option<String>,
+    /// Azure API version query parameter.
+    pub api_version: Option<String>,
+    /// Relative share of traffic within the group.
+    pub weight: Option<f64>,
+    /// Deployment requests-per-minute capacity.
+    pub rpm: Option<u64>,
+    /// Deployment tokens-per-minute capacity.
+    pub tpm: Option<u64>,
+    /// Priority: lower orders are used first.
+    pub order: Option<u32>,
+    /// Request timeout in seconds.
+    pub timeout: Option<f64>,
+    /// Timeout in seconds for streaming requests.
+    pub stream_timeout: Option<f64>,
+    /// Retries for this deployment (overrides router num_retries).
+    pub max_retries: Option<u32>,
+    /// Price per input token in USD (LiteLLM also accepts it here).
+    pub input_cost_per_token: Option<f64>,
+    /// Price per output token in USD.
+    pub output_cost_per_token: Option<f64>,
+}
+
+/// `model_info` of a deployment.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInfo {
+    /// Stable deployment id reported in headers and spend records.
+    pub id: Option<String>,
+    /// Price per input token in USD.
+    pub input_cost_per_token: Option<f64>,
+    /// Price per output token in USD.
+    pub output_cost_per_token: Option<f64>,
+    /// Context window, for context-window fallbacks.
+    pub max_input_tokens: Option<u64>,
+    /// Largest completion the model produces.
+    pub max_output_tokens: Option<u64>,
+    /// LiteLLM's model mode (chat, embedding, ...).
+    pub mode: Option<String>,
+    /// Model used for pricing lookups.
+    pub base_model: Option<String>,
+}
+
+/// A list of single-entry maps: `[{"gpt-4o": ["claude", "gemini"]}]`.
+pub type FallbackList = Vec<BTreeMap<String, Vec<String>>>;
+
+/// `router_settings`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSettings {
+    /// Deployment selection strategy within a group.
+    pub routing_strategy: Option<String>,
+    /// Retries per request.
+    pub num_retries: Option<u32>,
+    /// Default request timeout in seconds.
+    pub timeout: Option<f64>,
+    /// Failures within a minute before a deployment cools down.
+    pub allowed_fails: Option<u32>,
+    /// Cooldown length in seconds.
+    pub cooldown_time: Option<f64>,
+    /// Fallback chains per model group.
+    pub fallbacks: Option<FallbackList>,
+    /// Fallbacks for context-window errors.
+    pub context_window_fallbacks: Option<FallbackList>,
+    /// Fallbacks for any group without its own chain.
+    pub default_fallbacks: Option<Vec<String>>,
+    /// Public aliases for model groups.
+    pub model_group_alias: Option<BTreeMap<String, AliasTarget>>,
+}
+
+/// An alias target: a group name, or `{model, hidden}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AliasTarget {
+    /// `"best": "gpt-4o"`.
+    Name(String),
+    /// `"best": {"model": "gpt-4o", "hidden": true}`.
+    Detailed(DetailedAlias),
+}
+
+/// The long alias form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedAlias {
+    /// Target model group.
+    pub model: String,
+    /// Hidden aliases work but are not listed by /v1/models.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// `litellm_settings`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LitellmSettings {
+    /// Fallback chains (merged with router_settings.fallbacks).
+    pub fallbacks: Option<FallbackList>,
+    /// Context-window fallbacks.
+    pub context_window_fallbacks: Option<FallbackList>,
+    /// Default fallbacks.
+    pub default_fallbacks: Option<Vec<String>>,
+    /// Retries per request.
+    pub num_retries: Option<u32>,
+    /// Default request timeout in seconds.
+    pub request_timeout: Option<f64>,
+    /// Drop parameters a provider does not support instead of refusing them.
+    pub drop_params: Option<bool>,
+}
+
+/// `general_settings`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GeneralSettings {
+    /// Admin credential; clients send it as `Authorization: Bearer`.
+    pub master_key: Option<String>,
+    /// Largest accepted request body, in MB (LiteLLM's name).
+    pub max_request_size_mb: Option<f64>,
+}
