@@ -1,10 +1,20 @@
 //! tollgate-core: every decision the gateway makes, free of proxy-wasm so it runs
 //! and is tested on the host. The wasm shim only moves bytes and headers.
 
+pub mod auth;
+pub mod body;
 pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod models;
 pub mod provider;
+pub mod providers;
+pub mod routes;
+pub mod routing;
 pub mod upstream;
 
 pub use config::{Config, ConfigError, Deployment};
+pub use error::ApiError;
+pub use gateway::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
 pub use provider::Provider;
 pub use upstream::Upstream;

@@ -1,0 +1,4 @@
+//! One module per provider: how a request reaches it and, later, how its
+//! wire format translates to and from the client's.
+
+pub mod openai;

@@ -1,0 +1,67 @@
+//! Host calls that return errors instead of panicking: the SDK's convenience
+//! methods panic on a failed call, which would kill the worker's VM.
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType};
+
+/// The plugin configuration bytes, if any.
+pub fn plugin_configuration() -> Option<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .ok()
+        .flatten()
+}
+
+/// Nanoseconds since the epoch (0 if the host refuses), for RNG seeding.
+pub fn now_nanos() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// A request header value.
+pub fn request_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
+}
+
+/// Sets (or with None removes) a header; logs instead of failing the request.
+pub fn set_header(map: MapType, name: &str, value: Option<&str>) -> bool {
+    match hostcalls::set_map_value(map, name, value) {
+        Ok(()) => true,
+        Err(status) => {
+            log::warn!("tollgate: setting header {name} failed: {status:?}");
+            false
+        }
+    }
+}
+
+/// The buffered request body.
+pub fn request_body(size: usize) -> Vec<u8> {
+    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Replaces the whole buffered request body.
+pub fn replace_request_body(size: usize, body: &[u8]) -> bool {
+    hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, body).is_ok()
+}
+
+/// Re-evaluates the route after the cluster header changed.
+pub fn clear_route_cache() {
+    // Header mutation already clears it on this ABI; the explicit call documents
+    // intent and covers hosts that do not. Absence of the function is fine.
+    let _ = hostcalls::call_foreign_function("clear_route_cache", None);
+}
+
+/// Sends a local reply; the request goes no further.
+pub fn send_reply(status: u16, headers: &[(&str, String)], body: &[u8]) {
+    let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+    if let Err(s) = hostcalls::send_http_response(u32::from(status), all, Some(body)) {
+        log::error!("tollgate: send_http_response failed: {s:?}");
+    }
+}

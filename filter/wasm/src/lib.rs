@@ -1,0 +1,75 @@
+//! proxy-wasm entry point. Kept thin: it reads what Envoy offers, asks
+//! tollgate-core what to do and turns the answer into host calls.
+
+mod host;
+mod http;
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{ContextType, LogLevel};
+use std::rc::Rc;
+use tollgate_core::routing::Rng;
+use tollgate_core::{Config, Gateway};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+/// One per worker VM: holds the parsed config shared by its HTTP contexts.
+#[derive(Default)]
+struct Root {
+    gateway: Option<Rc<Gateway>>,
+    seed: u64,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let Some(bytes) = host::plugin_configuration() else {
+            log::error!("tollgate: no plugin configuration; refusing to start");
+            return false;
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                log::error!("tollgate: plugin configuration is not UTF-8; refusing to start");
+                return false;
+            }
+        };
+        // The VM environment is what Envoy passes via vm_config.environment_variables.
+        match Config::load(text, &|name| std::env::var(name).ok()) {
+            Ok(config) => {
+                if config.master_key.is_none() {
+                    log::warn!("tollgate: no general_settings.master_key; LLM routes are open");
+                }
+                log::info!(
+                    "tollgate: loaded {} deployments in {} model groups",
+                    config.deployments.len(),
+                    config.groups.len()
+                );
+                self.gateway = Some(Rc::new(Gateway::new(config)));
+                self.seed = host::now_nanos();
+                true
+            }
+            Err(e) => {
+                log::error!("tollgate: invalid configuration: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let gateway = self.gateway.clone()?;
+        let rng = Rng::new(
+            self.seed
+                ^ u64::from(context_id).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ^ host::now_nanos(),
+        );
+        Some(Box::new(http::Http::new(gateway, rng)))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
