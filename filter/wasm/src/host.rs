@@ -31,7 +31,7 @@ pub fn set_header(map: MapType, name: &str, value: Option<&str>) -> bool {
     match hostcalls::set_map_value(map, name, value) {
         Ok(()) => true,
         Err(status) => {
-            log::warn!("tollgate: setting header {name} failed: {status:?}");
+            log::warn!("setting header {name} failed: {status:?}");
             false
         }
     }
@@ -62,6 +62,6 @@ pub fn send_reply(status: u16, headers: &[(&str, String)], body: &[u8]) {
     let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
     all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
     if let Err(s) = hostcalls::send_http_response(u32::from(status), all, Some(body)) {
-        log::error!("tollgate: send_http_response failed: {s:?}");
+        log::error!("send_http_response failed: {s:?}");
     }
 }

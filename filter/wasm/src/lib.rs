@@ -27,13 +27,13 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let Some(bytes) = host::plugin_configuration() else {
-            log::error!("tollgate: no plugin configuration; refusing to start");
+            log::error!("no plugin configuration; refusing to start");
             return false;
         };
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) => t,
             Err(_) => {
-                log::error!("tollgate: plugin configuration is not UTF-8; refusing to start");
+                log::error!("plugin configuration is not UTF-8; refusing to start");
                 return false;
             }
         };
@@ -41,10 +41,10 @@ impl RootContext for Root {
         match Config::load(text, &|name| std::env::var(name).ok()) {
             Ok(config) => {
                 if config.master_key.is_none() {
-                    log::warn!("tollgate: no general_settings.master_key; LLM routes are open");
+                    log::warn!("no general_settings.master_key; LLM routes are open");
                 }
                 log::info!(
-                    "tollgate: loaded {} deployments in {} model groups",
+                    "loaded {} deployments in {} model groups",
                     config.deployments.len(),
                     config.groups.len()
                 );
@@ -53,7 +53,7 @@ impl RootContext for Root {
                 true
             }
             Err(e) => {
-                log::error!("tollgate: invalid configuration: {e}");
+                log::error!("invalid configuration: {e}");
                 false
             }
         }

@@ -1,0 +1,47 @@
+//! Dispatch from a request path to the provider face that speaks its wire format.
+
+use hyper::{Method, StatusCode};
+
+use crate::openai;
+use crate::reply::Reply;
+
+/// What a provider face needs to know about a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRequest<'a> {
+    /// HTTP method.
+    pub method: &'a Method,
+    /// Path without the query string.
+    pub path: &'a str,
+    /// Raw request body.
+    pub body: &'a [u8],
+    /// This mock instance's `--name`, echoed into answers.
+    pub name: &'a str,
+}
+
+/// A provider wire format the mock can impersonate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// OpenAI chat completions, embeddings and models.
+    OpenAi,
+}
+
+impl Face {
+    /// The face for a path; unknown paths get OpenAI's "Invalid URL" error.
+    pub fn for_path(_path: &str) -> Face {
+        Face::OpenAi
+    }
+
+    /// The normal (unscripted) answer.
+    pub fn answer(self, req: &ProviderRequest<'_>) -> Reply {
+        match self {
+            Face::OpenAi => openai::answer(req),
+        }
+    }
+
+    /// The provider's own error envelope for a scripted status without a body.
+    pub fn error(self, status: StatusCode) -> Reply {
+        match self {
+            Face::OpenAi => openai::scripted_error(status),
+        }
+    }
+}
