@@ -11,6 +11,7 @@ pub mod provider;
 pub mod providers;
 pub mod routes;
 pub mod routing;
+pub mod translate;
 pub mod upstream;
 
 pub use config::{Config, ConfigError, Deployment};
