@@ -251,3 +251,18 @@ model_list:
     err = r.json()["error"]
     assert err["type"] == "upstream_error"
     assert "connect" in err["message"] or "reset" in err["message"]
+
+
+def test_oversize_chunked_upload_without_content_length(stack):
+    gw, _, _ = stack
+
+    def gen():
+        yield b'{"model": "gpt-4o", "pad": "'
+        for _ in range(10):
+            yield b"x" * 8000
+        yield b'"}'
+
+    r = httpx.post(gw.url + "/v1/chat/completions", content=gen(),
+                   headers={"authorization": f"Bearer {MASTER}", "content-type": "application/json"},
+                   timeout=30)
+    assert_openai_error(r, 413, "larger than the limit")

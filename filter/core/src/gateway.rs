@@ -126,6 +126,14 @@ impl Gateway {
                 HeadersOutcome::Reply(json_reply(200, br#"{"status":"healthy"}"#.to_vec()))
             }
             Endpoint::Models => HeadersOutcome::Reply(json_reply(200, models::list(&self.config))),
+            // Refusing on content-length answers before any body byte is buffered.
+            Endpoint::ChatCompletions
+                if header("content-length")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .is_some_and(|n| n > self.config.max_request_bytes) =>
+            {
+                HeadersOutcome::Reply(ApiError::too_large(self.config.max_request_bytes).into())
+            }
             Endpoint::ChatCompletions => HeadersOutcome::ReadBody(Pending {
                 endpoint,
                 query: query.to_string(),

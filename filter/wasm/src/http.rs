@@ -102,6 +102,9 @@ impl HttpContext for Http {
         }
         let limit = self.gateway.max_request_bytes();
         if body_size > limit {
+            // Envoy defers our local reply until this callback returns and then buffers
+            // the chunk; emptying it keeps Envoy's own (plain-text) 413 from winning.
+            host::replace_request_body(body_size, &[]);
             return self.reply(LocalReply::from(tollgate_core::ApiError::too_large(limit)));
         }
         if !end_of_stream {

@@ -166,3 +166,15 @@ fn body_phase_errors() {
     let r = body_reply(g.on_request_body(&p, big.as_bytes(), 1));
     assert_eq!(r.status, 413);
 }
+
+#[test]
+fn oversize_content_length_is_refused_before_the_body() {
+    let g = gw();
+    let h = |n: &str| match n {
+        "authorization" => Some("Bearer sk-m".to_string()),
+        "content-length" => Some("5000".to_string()),
+        _ => None,
+    };
+    let r = reply(g.on_request_headers("POST", "/v1/chat/completions", &h));
+    assert_eq!(r.status, 413);
+}
