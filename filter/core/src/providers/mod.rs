@@ -2,3 +2,4 @@
 //! wire format translates to and from the client's.
 
 pub mod openai;
+pub mod anthropic;
