@@ -5,6 +5,7 @@
 //! Messages in, Responses in) are bridged through it. Streams are translated
 //! incrementally by [`StreamTranslator`]s that can be chained.
 
+pub mod responses;
 pub mod sse;
 
 use serde_json::Value;

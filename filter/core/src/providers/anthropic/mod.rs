@@ -1,0 +1,144 @@
+//! Anthropic Messages API, translated to and from the OpenAI chat pivot.
+//!
+//! Outbound (OpenAI-format client, Anthropic deployment): [`chat_to_messages`],
+//! [`messages_to_chat`], [`MessagesToChatStream`], [`error_to_openai`].
+//! Inbound (Anthropic-format client on `/v1/messages`, OpenAI-format deployment):
+//! [`messages_to_chat_request`], [`chat_to_messages_response`],
+//! [`ChatToMessagesStream`], [`error_from_openai`].
+//! The mapping choices users should know are in docs/translation-anthropic.md.
+
+mod errors;
+mod inbound_request;
+mod inbound_response;
+mod inbound_stream;
+mod messages;
+mod request;
+mod response;
+mod stream;
+mod tools;
+
+#[cfg(test)]
+mod tests;
+
+pub use errors::{error_from_openai, error_to_openai};
+pub use inbound_request::messages_to_chat_request;
+pub use inbound_response::chat_to_messages_response;
+pub use inbound_stream::ChatToMessagesStream;
+pub use request::chat_to_messages;
+pub use response::messages_to_chat;
+pub use stream::MessagesToChatStream;
+
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, Fault};
+use crate::translate::Usage;
+
+/// Value of the `anthropic-version` request header.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Prefix of the forced tool that carries a `response_format: json_schema` answer.
+/// A tool_use of a tool with this prefix is turned back into message text.
+pub const ANSWER_TOOL_PREFIX: &str = "answer_as_";
+
+/// Upstream `:path` for the Messages API under a deployment's base path.
+pub fn upstream_path(base_path: &str) -> String {
+    let base = base_path.trim_end_matches('/');
+    // LiteLLM accepts an api_base that already names the endpoint; so do we.
+    if base.ends_with("/v1/messages") {
+        base.to_string()
+    } else {
+        format!("{base}/v1/messages")
+    }
+}
+
+/// A 502 for an upstream body we cannot make sense of.
+fn upstream_error(message: impl Into<String>) -> ApiError {
+    ApiError {
+        status: 502,
+        message: message.into(),
+        kind: "upstream_error",
+        param: None,
+        code: None,
+        fault: Fault::Upstream,
+        headers: Vec::new(),
+    }
+}
+
+/// The 400 for a parameter the target API lacks (only used when drop_params is off).
+fn unsupported_param(provider: &str, param: &'static str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{provider} does not support the parameter `{param}`; \
+         set drop_params: true to drop it instead"
+    ))
+    .with_param(param)
+    .with_code("unsupported_parameter")
+}
+
+/// Anthropic stop_reason -> OpenAI finish_reason.
+fn finish_reason(stop_reason: Option<&str>) -> &'static str {
+    match stop_reason {
+        Some("max_tokens") | Some("model_context_window_exceeded") => "length",
+        Some("tool_use") => "tool_calls",
+        Some("refusal") => "content_filter",
+        // end_turn, stop_sequence, pause_turn and anything new end the turn normally.
+        _ => "stop",
+    }
+}
+
+/// Reads an Anthropic `usage` object; input tokens exclude cached ones there.
+fn read_usage(usage: Option<&Value>, into: &mut Usage) {
+    let Some(u) = usage else { return };
+    let n = |k: &str| u.get(k).and_then(Value::as_u64);
+    // message_delta repeats only what changed; keep earlier values for absent fields.
+    let input = n("input_tokens");
+    let read = n("cache_read_input_tokens");
+    let created = n("cache_creation_input_tokens");
+    if input.is_some() || read.is_some() || created.is_some() {
+        let old_plain = into
+            .prompt_tokens
+            .saturating_sub(into.cached_tokens + into.cache_creation_tokens);
+        let plain = input.unwrap_or(old_plain);
+        let read = read.unwrap_or(into.cached_tokens);
+        let created = created.unwrap_or(into.cache_creation_tokens);
+        into.prompt_tokens = plain + read + created;
+        into.cached_tokens = read;
+        into.cache_creation_tokens = created;
+    }
+    if let Some(out) = n("output_tokens") {
+        into.completion_tokens = out;
+    }
+}
+
+/// OpenAI `usage` plus the Anthropic cache counters LiteLLM exposes at top level.
+fn usage_json(u: &Usage) -> Value {
+    let mut v = u.to_openai();
+    if let Some(details) = v.get_mut("prompt_tokens_details") {
+        details["cache_creation_tokens"] = json!(u.cache_creation_tokens);
+    }
+    v["cache_creation_input_tokens"] = json!(u.cache_creation_tokens);
+    v["cache_read_input_tokens"] = json!(u.cached_tokens);
+    v
+}
+
+/// Anthropic `usage` from an OpenAI-side usage record.
+fn anthropic_usage(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.prompt_tokens.saturating_sub(u.cached_tokens + u.cache_creation_tokens),
+        "cache_creation_input_tokens": u.cache_creation_tokens,
+        "cache_read_input_tokens": u.cached_tokens,
+        "output_tokens": u.completion_tokens,
+    })
+}
+
+/// The text of a `{"type":"text"}` block list or a plain string.
+fn text_of(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
+}
