@@ -21,19 +21,41 @@ pub fn bearer(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Authenticates a request from its Authorization header.
-pub fn authenticate(cfg: &Config, authorization: Option<&str>) -> Result<Principal, ApiError> {
+/// The key a client presented, from whichever header its SDK uses.
+///
+/// Order: `Authorization: Bearer` (OpenAI SDKs), `x-api-key` (Anthropic SDK),
+/// `x-goog-api-key` or `?key=` (Gemini SDKs). Err when Authorization is present but
+/// not a Bearer credential.
+pub fn presented_key(
+    header: &dyn Fn(&str) -> Option<String>,
+    query: &str,
+) -> Result<Option<String>, ApiError> {
+    if let Some(h) = header("authorization") {
+        return match bearer(&h) {
+            Some(t) => Ok(Some(t.to_string())),
+            None => Err(ApiError::unauthorized(
+                "Malformed Authorization header; expected 'Bearer <key>'.",
+            )),
+        };
+    }
+    for name in ["x-api-key", "x-goog-api-key"] {
+        if let Some(v) = header(name).filter(|v| !v.trim().is_empty()) {
+            return Ok(Some(v.trim().to_string()));
+        }
+    }
+    Ok(crate::routes::key_param(query)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string))
+}
+
+/// Authenticates the presented key.
+pub fn authenticate(cfg: &Config, key: Option<&str>) -> Result<Principal, ApiError> {
     let Some(master) = cfg.master_key.as_deref() else {
         return Ok(Principal::Anonymous);
     };
-    let Some(header) = authorization else {
+    let Some(token) = key else {
         return Err(ApiError::unauthorized(
             "Missing API key. Send it as 'Authorization: Bearer <key>'.",
-        ));
-    };
-    let Some(token) = bearer(header) else {
-        return Err(ApiError::unauthorized(
-            "Malformed Authorization header; expected 'Bearer <key>'.",
         ));
     };
     if constant_time_eq(token.as_bytes(), master.as_bytes()) {
@@ -63,33 +85,47 @@ mod tests {
         }
     }
 
+    fn check(
+        c: &Config,
+        name: &'static str,
+        value: &'static str,
+        query: &str,
+    ) -> Result<Principal, ApiError> {
+        let h = move |n: &str| (n == name).then(|| value.to_string());
+        let key = presented_key(&h, query)?;
+        authenticate(c, key.as_deref())
+    }
+
     #[test]
     fn master_key_checks() {
         let c = cfg(Some("sk-master"));
-        assert_eq!(
-            authenticate(&c, Some("Bearer sk-master")),
-            Ok(Principal::Master)
-        );
-        assert_eq!(
-            authenticate(&c, Some("bearer  sk-master ")),
-            Ok(Principal::Master)
-        );
-        for bad in [
-            None,
-            Some("sk-master"),
-            Some("Bearer "),
-            Some("Bearer sk-maste"),
-            Some("Bearer sk-masterx"),
-            Some("Basic sk-master"),
+        let ok = Ok(Principal::Master);
+        assert_eq!(check(&c, "authorization", "Bearer sk-master", ""), ok);
+        assert_eq!(check(&c, "authorization", "bearer  sk-master ", ""), ok);
+        assert_eq!(check(&c, "x-api-key", "sk-master", ""), ok);
+        assert_eq!(check(&c, "x-goog-api-key", "sk-master", ""), ok);
+        assert_eq!(check(&c, "none", "", "alt=sse&key=sk-master"), ok);
+        for (name, value) in [
+            ("none", ""),
+            ("authorization", "sk-master"),
+            ("authorization", "Bearer "),
+            ("authorization", "Bearer sk-maste"),
+            ("authorization", "Bearer sk-masterx"),
+            ("authorization", "Basic sk-master"),
+            ("x-api-key", "wrong"),
         ] {
-            let e = authenticate(&c, bad).unwrap_err();
-            assert_eq!(e.status, 401, "{bad:?}");
+            let e = check(&c, name, value, "").unwrap_err();
+            assert_eq!(e.status, 401, "{name}: {value}");
         }
     }
 
     #[test]
     fn open_without_master_key() {
         assert_eq!(authenticate(&cfg(None), None), Ok(Principal::Anonymous));
+        assert_eq!(
+            authenticate(&cfg(None), Some("anything")),
+            Ok(Principal::Anonymous)
+        );
     }
 
     #[test]

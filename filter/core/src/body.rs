@@ -27,8 +27,18 @@ pub struct RequestHead {
 
 /// Parses the body once, validating that it is a JSON object with a string `model`.
 pub fn read_head(body: &[u8]) -> Result<RequestHead, ApiError> {
+    read(body, true)
+}
+
+/// Like [`read_head`] for APIs that name the model in the path (Gemini): a body
+/// `model` is not required and is left as an empty name when absent.
+pub fn read_head_model_optional(body: &[u8]) -> Result<RequestHead, ApiError> {
+    read(body, false)
+}
+
+fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
     let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
-    if trimmed.map(|i| body[i]) != Some(b'{') {
+    if trimmed.and_then(|i| body.get(i)) != Some(&b'{') {
         return Err(if trimmed.is_none() {
             ApiError::bad_request("Request body is empty; expected a JSON object.")
         } else {
@@ -38,10 +48,18 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, ApiError> {
     let head: Head = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "We could not parse the JSON body of your request ({e}). \
-             The OpenAI API expects a JSON payload."
+             The API expects a JSON payload."
         ))
     })?;
+    let stream_raw = head.stream;
     let Some(raw) = head.model else {
+        if !require_model {
+            return Ok(RequestHead {
+                model: String::new(),
+                model_span: 0..0,
+                stream: stream_flag(stream_raw)?,
+            });
+        }
         return Err(ApiError::bad_request("you must provide a model parameter").with_param("model"));
     };
     let model: String = serde_json::from_str(raw.get()).map_err(|_| {
@@ -53,21 +71,22 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, ApiError> {
     }
     // RawValue borrows from `body`, so its offset is the pointer difference.
     let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
-    let stream = match head.stream.map(RawValue::get) {
-        None | Some("null") | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(
-                ApiError::bad_request(format!("stream must be a boolean, got {other}"))
-                    .with_param("stream"),
-            )
-        }
-    };
     Ok(RequestHead {
         model,
         model_span: start..start + raw.get().len(),
-        stream,
+        stream: stream_flag(stream_raw)?,
     })
+}
+
+fn stream_flag(raw: Option<&RawValue>) -> Result<bool, ApiError> {
+    match raw.map(RawValue::get) {
+        None | Some("null") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(
+            ApiError::bad_request(format!("stream must be a boolean, got {other}"))
+                .with_param("stream"),
+        ),
+    }
 }
 
 /// Returns the body with the model literal replaced, or None when it is unchanged.

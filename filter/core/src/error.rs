@@ -108,6 +108,13 @@ impl ApiError {
         e
     }
 
+    /// An error caused by the provider (bad body, failed translation of its answer).
+    pub fn upstream(status: u16, message: impl Into<String>) -> Self {
+        let mut e = Self::new(status, "upstream_error", message);
+        e.fault = Fault::Upstream;
+        e
+    }
+
     /// Sets the `param` field.
     pub fn with_param(mut self, param: &'static str) -> Self {
         self.param = Some(param);

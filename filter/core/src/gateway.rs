@@ -10,10 +10,9 @@ use crate::auth::{self, Principal};
 use crate::body;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::exchange::{self, ResponsePlan};
 use crate::models;
-use crate::provider::Provider;
-use crate::providers::openai;
-use crate::routes::{self, Endpoint};
+use crate::routes::{self, ClientApi, Endpoint};
 use crate::routing;
 
 /// Request header naming the Envoy cluster; the route table reads it.
@@ -40,6 +39,19 @@ impl From<ApiError> for LocalReply {
     }
 }
 
+impl LocalReply {
+    /// An error in the format of the client's API (Anthropic and Gemini routes
+    /// answer in their own error shapes).
+    pub fn error(api: ClientApi, e: ApiError) -> Self {
+        let body = exchange::from_openai_error(api, e.status, &e.openai_body());
+        LocalReply {
+            status: e.status,
+            body,
+            headers: e.headers,
+        }
+    }
+}
+
 /// What to do after the request headers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HeadersOutcome {
@@ -57,13 +69,20 @@ pub struct Pending {
     principal: Principal,
 }
 
+impl Pending {
+    /// The client API, for replies in its error format.
+    pub fn api(&self) -> ClientApi {
+        self.endpoint.api()
+    }
+}
+
 /// What to do once the body is complete.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodyOutcome {
     /// Answer now.
     Reply(LocalReply),
     /// Send upstream with these changes.
-    Forward(Forward),
+    Forward(Box<Forward>),
 }
 
 /// Instructions to send a request to a deployment.
@@ -81,6 +100,8 @@ pub struct Forward {
     pub deployment_id: String,
     /// Model group it belongs to.
     pub group: String,
+    /// How to treat the response.
+    pub plan: ResponsePlan,
 }
 
 /// The loaded gateway: immutable after configuration, shared by all requests of a worker.
@@ -113,28 +134,34 @@ impl Gateway {
             Ok(e) => e,
             Err(e) => return HeadersOutcome::Reply(e.into()),
         };
+        let api = endpoint.api();
         let principal = if endpoint.needs_auth() {
-            match auth::authenticate(&self.config, header("authorization").as_deref()) {
+            let key = match auth::presented_key(header, query) {
+                Ok(k) => k,
+                Err(e) => return HeadersOutcome::Reply(LocalReply::error(api, e)),
+            };
+            match auth::authenticate(&self.config, key.as_deref()) {
                 Ok(p) => p,
-                Err(e) => return HeadersOutcome::Reply(e.into()),
+                Err(e) => return HeadersOutcome::Reply(LocalReply::error(api, e)),
             }
         } else {
             Principal::Anonymous
         };
+        let limit = self.config.max_request_bytes;
         match endpoint {
             Endpoint::Health => {
                 HeadersOutcome::Reply(json_reply(200, br#"{"status":"healthy"}"#.to_vec()))
             }
             Endpoint::Models => HeadersOutcome::Reply(json_reply(200, models::list(&self.config))),
             // Refusing on content-length answers before any body byte is buffered.
-            Endpoint::ChatCompletions
+            Endpoint::Inference { .. }
                 if header("content-length")
                     .and_then(|v| v.trim().parse::<usize>().ok())
-                    .is_some_and(|n| n > self.config.max_request_bytes) =>
+                    .is_some_and(|n| n > limit) =>
             {
-                HeadersOutcome::Reply(ApiError::too_large(self.config.max_request_bytes).into())
+                HeadersOutcome::Reply(LocalReply::error(api, ApiError::too_large(limit)))
             }
-            Endpoint::ChatCompletions => HeadersOutcome::ReadBody(Pending {
+            Endpoint::Inference { .. } => HeadersOutcome::ReadBody(Pending {
                 endpoint,
                 query: query.to_string(),
                 principal,
@@ -145,8 +172,8 @@ impl Gateway {
     /// Phase 2: the whole body is here. `rand` drives the weighted pick.
     pub fn on_request_body(&self, pending: &Pending, body: &[u8], rand: u64) -> BodyOutcome {
         match self.route_body(pending, body, rand) {
-            Ok(f) => BodyOutcome::Forward(f),
-            Err(e) => BodyOutcome::Reply(e.into()),
+            Ok(f) => BodyOutcome::Forward(Box::new(f)),
+            Err(e) => BodyOutcome::Reply(LocalReply::error(pending.api(), e)),
         }
     }
 
@@ -154,21 +181,42 @@ impl Gateway {
         if body.len() > self.config.max_request_bytes {
             return Err(ApiError::too_large(self.config.max_request_bytes));
         }
-        let head = body::read_head(body)?;
+        let api = pending.api();
+        let mut head = match &pending.endpoint {
+            Endpoint::Inference {
+                path_model: Some(_),
+                ..
+            } => body::read_head_model_optional(body)?,
+            _ => body::read_head(body)?,
+        };
+        if let Endpoint::Inference {
+            path_model: Some(m),
+            ..
+        } = &pending.endpoint
+        {
+            head.model = m.clone();
+        }
         let group = self
             .config
             .resolve_group(&head.model)
             .ok_or_else(|| ApiError::unknown_model(&head.model))?;
         let dep = routing::pick(&self.config, group, rand, |d| {
-            d.provider == Provider::OpenAi && pending.endpoint == Endpoint::ChatCompletions
+            exchange::request::serves(d, api)
         })
         .ok_or_else(|| {
-            ApiError::internal(
-                501,
-                format!("Model group `{group}` has no deployment that serves this endpoint yet."),
-            )
+            ApiError::bad_request(format!(
+                "Model group `{group}` has no deployment that serves this endpoint."
+            ))
+            .with_param("model")
         })?;
-        let new_body = body::replace_model(body, &head, &dep.model);
+        let (upstream, plan) = exchange::prepare(
+            &self.config,
+            dep,
+            &pending.endpoint,
+            &pending.query,
+            body,
+            &head,
+        )?;
         let timeout = if head.stream {
             dep.stream_timeout_ms
         } else {
@@ -176,28 +224,34 @@ impl Gateway {
         };
         let mut set_headers = vec![
             (CLUSTER_HEADER, dep.upstream.cluster.clone()),
-            (":path", openai::chat_path(dep, &pending.query)),
+            (":path", upstream.path),
             (":authority", dep.upstream.authority.clone()),
             ("x-envoy-upstream-rq-timeout-ms", timeout.to_string()),
         ];
-        let mut remove_headers = vec!["x-api-key"];
-        match openai::auth_header(dep) {
-            Some(h) => set_headers.push(h),
-            None => remove_headers.push("authorization"),
-        }
-        if let Some(b) = &new_body {
+        set_headers.extend(upstream.headers);
+        if let Some(b) = &upstream.body {
             set_headers.push(("content-length", b.len().to_string()));
+            set_headers.push(("content-type", "application/json".to_string()));
         }
+        // Client credentials never reach a provider; compressed answers could not be
+        // translated or metered, so ask for identity encoding.
+        let mut remove_headers: Vec<&'static str> = exchange::request::CLIENT_CREDENTIALS
+            .iter()
+            .copied()
+            .filter(|h| !set_headers.iter().any(|(k, _)| k == h))
+            .collect();
+        remove_headers.push("accept-encoding");
         Ok(Forward {
             set_headers,
             remove_headers,
-            body: new_body,
+            body: upstream.body,
             response_headers: vec![
                 ("x-litellm-model-group", group.to_string()),
                 ("x-litellm-model-id", dep.id.clone()),
             ],
             deployment_id: dep.id.clone(),
             group: group.to_string(),
+            plan,
         })
     }
 }

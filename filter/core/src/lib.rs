@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod exchange;
 pub mod gateway;
 pub mod models;
 pub mod provider;

@@ -2,11 +2,33 @@
 
 use crate::error::ApiError;
 
-/// An endpoint the gateway serves.
+/// The API format a client speaks on an endpoint; errors come back in it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum ClientApi {
     /// OpenAI chat completions.
-    ChatCompletions,
+    Chat,
+    /// OpenAI Responses.
+    Responses,
+    /// OpenAI embeddings.
+    Embeddings,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Gemini generateContent / streamGenerateContent.
+    Gemini,
+}
+
+/// An endpoint the gateway serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A model call in the given client format; `path_model` is set for Gemini routes.
+    Inference {
+        /// Client API format.
+        api: ClientApi,
+        /// Model named in the path (Gemini), if any.
+        path_model: Option<String>,
+        /// Gemini `:streamGenerateContent` (streaming is in the path, not the body).
+        path_stream: bool,
+    },
     /// OpenAI model list.
     Models,
     /// Liveness/readiness probe; unauthenticated.
@@ -15,13 +37,21 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// True when the endpoint reads a request body.
-    pub fn has_body(self) -> bool {
-        matches!(self, Endpoint::ChatCompletions)
+    pub fn has_body(&self) -> bool {
+        matches!(self, Endpoint::Inference { .. })
     }
 
     /// True when the endpoint needs a key.
-    pub fn needs_auth(self) -> bool {
+    pub fn needs_auth(&self) -> bool {
         !matches!(self, Endpoint::Health)
+    }
+
+    /// The client API whose error format replies use.
+    pub fn api(&self) -> ClientApi {
+        match self {
+            Endpoint::Inference { api, .. } => *api,
+            _ => ClientApi::Chat,
+        }
     }
 }
 
@@ -33,21 +63,77 @@ pub fn split_path(full: &str) -> (&str, &str) {
     }
 }
 
+fn inference(api: ClientApi) -> Endpoint {
+    Endpoint::Inference {
+        api,
+        path_model: None,
+        path_stream: false,
+    }
+}
+
 /// Classifies a request; unknown paths are 404, wrong methods 405.
 pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let (endpoint, allow) = match path.trim_end_matches('/') {
-        "/v1/chat/completions" | "/chat/completions" => (Endpoint::ChatCompletions, "POST"),
+    let trimmed = path.trim_end_matches('/');
+    // `/anthropic/...` and `/gemini/...` are the provider-prefixed spellings LiteLLM
+    // users know; they reach the same translated routes.
+    let unprefixed = trimmed
+        .strip_prefix("/anthropic")
+        .or_else(|| trimmed.strip_prefix("/gemini"))
+        .unwrap_or(trimmed);
+    let (endpoint, allow) = match unprefixed {
+        "/v1/chat/completions" | "/chat/completions" => (inference(ClientApi::Chat), "POST"),
+        "/v1/responses" | "/responses" => (inference(ClientApi::Responses), "POST"),
+        "/v1/embeddings" | "/embeddings" => (inference(ClientApi::Embeddings), "POST"),
+        "/v1/messages" => (inference(ClientApi::Anthropic), "POST"),
         "/v1/models" | "/models" => (Endpoint::Models, "GET"),
         "/health" | "/health/liveliness" | "/health/liveness" | "/health/readiness" => {
             (Endpoint::Health, "GET")
         }
-        _ => return Err(ApiError::unknown_route(method, path)),
+        other => match gemini_route(other) {
+            Some(e) => (e, "POST"),
+            None => return Err(ApiError::unknown_route(method, path)),
+        },
     };
     if method == allow || (allow == "GET" && method == "HEAD") {
         Ok(endpoint)
     } else {
         Err(ApiError::method_not_allowed(method, path, allow))
     }
+}
+
+/// `/v1beta/models/{model}:generateContent` (or v1, or `:streamGenerateContent`).
+fn gemini_route(path: &str) -> Option<Endpoint> {
+    let rest = path
+        .strip_prefix("/v1beta/models/")
+        .or_else(|| path.strip_prefix("/v1/models/"))?;
+    let (model, method) = rest.rsplit_once(':')?;
+    let stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return None,
+    };
+    if model.is_empty() || model.contains('/') {
+        return None;
+    }
+    Some(Endpoint::Inference {
+        api: ClientApi::Gemini,
+        path_model: Some(model.to_string()),
+        path_stream: stream,
+    })
+}
+
+/// Removes `key=` from a query string (Gemini clients may put the gateway key there).
+pub fn strip_key_param(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("key="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `key=` query parameter, if present.
+pub fn key_param(query: &str) -> Option<&str> {
+    query.split('&').find_map(|p| p.strip_prefix("key="))
 }
 
 #[cfg(test)]
@@ -58,11 +144,27 @@ mod tests {
     fn classifies() {
         assert_eq!(
             classify("POST", "/v1/chat/completions"),
-            Ok(Endpoint::ChatCompletions)
+            Ok(inference(ClientApi::Chat))
         );
         assert_eq!(
             classify("POST", "/chat/completions/"),
-            Ok(Endpoint::ChatCompletions)
+            Ok(inference(ClientApi::Chat))
+        );
+        assert_eq!(
+            classify("POST", "/v1/responses"),
+            Ok(inference(ClientApi::Responses))
+        );
+        assert_eq!(
+            classify("POST", "/v1/embeddings"),
+            Ok(inference(ClientApi::Embeddings))
+        );
+        assert_eq!(
+            classify("POST", "/v1/messages"),
+            Ok(inference(ClientApi::Anthropic))
+        );
+        assert_eq!(
+            classify("POST", "/anthropic/v1/messages"),
+            Ok(inference(ClientApi::Anthropic))
         );
         assert_eq!(classify("GET", "/models"), Ok(Endpoint::Models));
         assert_eq!(classify("GET", "/health/readiness"), Ok(Endpoint::Health));
@@ -75,8 +177,36 @@ mod tests {
     }
 
     #[test]
-    fn splits_query() {
+    fn gemini_paths() {
+        let e = classify("POST", "/v1beta/models/gemini-pro:streamGenerateContent").unwrap();
+        assert_eq!(
+            e,
+            Endpoint::Inference {
+                api: ClientApi::Gemini,
+                path_model: Some("gemini-pro".into()),
+                path_stream: true
+            }
+        );
+        assert!(classify("POST", "/gemini/v1beta/models/g:generateContent").is_ok());
+        assert_eq!(
+            classify("POST", "/v1beta/models/g:countTokens")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            classify("GET", "/v1beta/models/g:generateContent")
+                .unwrap_err()
+                .status,
+            405
+        );
+    }
+
+    #[test]
+    fn query_helpers() {
         assert_eq!(split_path("/a?b=1"), ("/a", "b=1"));
         assert_eq!(split_path("/a"), ("/a", ""));
+        assert_eq!(strip_key_param("alt=sse&key=sk-1"), "alt=sse");
+        assert_eq!(key_param("alt=sse&key=sk-1"), Some("sk-1"));
     }
 }

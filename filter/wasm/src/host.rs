@@ -21,9 +21,20 @@ pub fn now_nanos() -> u64 {
 
 /// A request header value.
 pub fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+    header(MapType::HttpRequestHeaders, name)
+}
+
+/// A header value from the given map.
+pub fn header(map: MapType, name: &str) -> Option<String> {
+    hostcalls::get_map_value(map, name).ok().flatten()
+}
+
+/// A string property such as `response.code_details`.
+pub fn property(path: &[&str]) -> Option<String> {
+    hostcalls::get_property(path.to_vec())
         .ok()
         .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
 }
 
 /// Sets (or with None removes) a header; logs instead of failing the request.
@@ -37,17 +48,23 @@ pub fn set_header(map: MapType, name: &str, value: Option<&str>) -> bool {
     }
 }
 
-/// The buffered request body.
-pub fn request_body(size: usize) -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+/// The first `size` bytes of a body buffer.
+pub fn buffer(kind: BufferType, size: usize) -> Vec<u8> {
+    hostcalls::get_buffer(kind, 0, size)
         .ok()
         .flatten()
         .unwrap_or_default()
 }
 
-/// Replaces the whole buffered request body.
-pub fn replace_request_body(size: usize, body: &[u8]) -> bool {
-    hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, body).is_ok()
+/// Replaces the first `size` bytes of a body buffer.
+pub fn replace_buffer(kind: BufferType, size: usize, body: &[u8]) -> bool {
+    match hostcalls::set_buffer(kind, 0, size, body) {
+        Ok(()) => true,
+        Err(status) => {
+            log::warn!("replacing {kind:?} failed: {status:?}");
+            false
+        }
+    }
 }
 
 /// Re-evaluates the route after the cluster header changed.

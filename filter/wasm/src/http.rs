@@ -1,9 +1,11 @@
 //! Per-request context: maps proxy-wasm callbacks onto the core pipeline.
 
 use crate::host;
+use crate::response::{self, Body};
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MapType};
+use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
+use tollgate_core::exchange::ResponsePlan;
 use tollgate_core::routing::Rng;
 use tollgate_core::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
 
@@ -13,8 +15,12 @@ enum State {
     Start,
     /// Waiting for the complete body.
     Reading(Pending),
-    /// Sent upstream; response headers to add.
-    Forwarded(Vec<(&'static str, String)>),
+    /// Sent upstream: response headers to add and how to treat the response.
+    Forwarded {
+        headers: Vec<(&'static str, String)>,
+        plan: Option<ResponsePlan>,
+        body: Body,
+    },
     /// Answered locally; response callbacks must leave the reply alone.
     Replied,
 }
@@ -43,17 +49,17 @@ impl Http {
     }
 
     fn finish_body(&mut self, pending: Pending, size: usize) -> Action {
-        let body = host::request_body(size);
+        let body = host::buffer(BufferType::HttpRequestBody, size);
         let rand = self.rng.next_u64();
         match self.gateway.on_request_body(&pending, &body, rand) {
             BodyOutcome::Reply(r) => self.reply(r),
-            BodyOutcome::Forward(f) => self.forward(f, size),
+            BodyOutcome::Forward(f) => self.forward(*f, size),
         }
     }
 
     fn forward(&mut self, f: Forward, size: usize) -> Action {
         if let Some(body) = &f.body {
-            if !host::replace_request_body(size, body) {
+            if !host::replace_buffer(BufferType::HttpRequestBody, size, body) {
                 return self.reply(LocalReply::from(tollgate_core::ApiError::internal(
                     500,
                     "gateway could not rewrite the request body",
@@ -72,7 +78,11 @@ impl Http {
             }
         }
         host::clear_route_cache();
-        self.state = State::Forwarded(f.response_headers);
+        self.state = State::Forwarded {
+            headers: f.response_headers,
+            plan: Some(f.plan),
+            body: Body::Pass,
+        };
         Action::Continue
     }
 }
@@ -104,8 +114,15 @@ impl HttpContext for Http {
         if body_size > limit {
             // Envoy defers our local reply until this callback returns and then buffers
             // the chunk; emptying it keeps Envoy's own (plain-text) 413 from winning.
-            host::replace_request_body(body_size, &[]);
-            return self.reply(LocalReply::from(tollgate_core::ApiError::too_large(limit)));
+            host::replace_buffer(BufferType::HttpRequestBody, body_size, &[]);
+            let api = match &self.state {
+                State::Reading(p) => p.api(),
+                _ => tollgate_core::routes::ClientApi::Chat,
+            };
+            return self.reply(LocalReply::error(
+                api,
+                tollgate_core::ApiError::too_large(limit),
+            ));
         }
         if !end_of_stream {
             return Action::Pause;
@@ -120,12 +137,27 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let State::Forwarded(headers) = &self.state {
-            for (name, value) in headers {
+        if let State::Forwarded {
+            headers,
+            plan,
+            body,
+        } = &mut self.state
+        {
+            for (name, value) in headers.iter() {
                 let _ =
                     proxy_wasm::hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
             }
+            if let Some(ResponsePlan::Translate(t)) = plan.take() {
+                *body = response::on_headers(t);
+            }
         }
         Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match &mut self.state {
+            State::Forwarded { body, .. } => response::on_body(body, body_size, end_of_stream),
+            _ => Action::Continue,
+        }
     }
 }

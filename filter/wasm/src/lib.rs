@@ -3,6 +3,7 @@
 
 mod host;
 mod http;
+mod response;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};

@@ -82,6 +82,8 @@ pub struct Deployment {
     pub output_cost_per_token: f64,
     /// Context window, when known.
     pub max_input_tokens: Option<u64>,
+    /// Default max_tokens for providers that require one.
+    pub max_tokens: Option<u64>,
 }
 
 /// A public alias for a model group.
@@ -421,6 +423,7 @@ fn build_deployment(
             lp.output_cost_per_token,
         )?,
         max_input_tokens: mi.max_input_tokens,
+        max_tokens: lp.max_tokens,
     })
 }
 

@@ -61,6 +61,8 @@ pub struct LitellmParams {
     pub timeout: Option<f64>,
     /// Timeout in seconds for streaming requests.
     pub stream_timeout: Option<f64>,
+    /// max_tokens sent when the client gives none and the provider requires one.
+    pub max_tokens: Option<u64>,
     /// Retries for this deployment (overrides router num_retries).
     pub max_retries: Option<u32>,
     /// Price per input token in USD (LiteLLM also accepts it here).

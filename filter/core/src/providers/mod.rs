@@ -1,6 +1,6 @@
 //! One module per provider: how a request reaches it and, later, how its
 //! wire format translates to and from the client's.
 
+pub mod anthropic;
 pub mod gemini;
 pub mod openai;
-pub mod anthropic;

@@ -3,9 +3,9 @@
 
 use crate::config::Deployment;
 
-/// Upstream `:path` for chat completions: `{api_base path}/chat/completions`.
-pub fn chat_path(dep: &Deployment, query: &str) -> String {
-    let mut path = format!("{}/chat/completions", dep.upstream.base_path);
+/// Upstream `:path`: `{api_base path}{endpoint}` plus the client's query, if any.
+pub fn path(dep: &Deployment, endpoint: &str, query: &str) -> String {
+    let mut path = format!("{}{endpoint}", dep.upstream.base_path);
     if !query.is_empty() {
         path.push('?');
         path.push_str(query);
@@ -13,7 +13,7 @@ pub fn chat_path(dep: &Deployment, query: &str) -> String {
     path
 }
 
-/// The provider credential header; None means the client's Authorization is removed.
+/// The provider credential header; None means no key is configured.
 pub fn auth_header(dep: &Deployment) -> Option<(&'static str, String)> {
     dep.api_key
         .as_ref()

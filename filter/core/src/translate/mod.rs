@@ -88,6 +88,18 @@ pub trait StreamTranslator {
     fn usage(&self) -> Usage;
 }
 
+impl<T: StreamTranslator + ?Sized> StreamTranslator for Box<T> {
+    fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        (**self).push(chunk)
+    }
+    fn finish(&mut self) -> Vec<u8> {
+        (**self).finish()
+    }
+    fn usage(&self) -> Usage {
+        (**self).usage()
+    }
+}
+
 /// Runs two translators in sequence (provider -> pivot -> client).
 pub struct Chain<A, B>(pub A, pub B);
 

@@ -55,7 +55,10 @@ pub fn messages_to_chat_request(req: &Value, ctx: &RequestCtx) -> Result<Value, 
         }
     }
     if obj.get("top_k").is_some_and(|v| !v.is_null()) && !ctx.drop_params {
-        return Err(unsupported_param("this deployment (OpenAI format)", "top_k"));
+        return Err(unsupported_param(
+            "this deployment (OpenAI format)",
+            "top_k",
+        ));
     }
     if let Some(stops) = obj.get("stop_sequences").and_then(Value::as_array) {
         if !stops.is_empty() {

@@ -167,7 +167,8 @@ impl ChatToMessagesStream {
             let field = |k: &str| b.get(k).and_then(Value::as_str).filter(|t| !t.is_empty());
             if b.get("type").and_then(Value::as_str) == Some("redacted_thinking") {
                 self.close(out);
-                let block = json!({"type": "redacted_thinking", "data": field("data").unwrap_or_default()});
+                let block =
+                    json!({"type": "redacted_thinking", "data": field("data").unwrap_or_default()});
                 self.ensure(Open::Thinking, block, out);
                 self.close(out);
                 continue;
@@ -204,7 +205,8 @@ impl ChatToMessagesStream {
             return;
         }
         let f = |p: &str| call.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        let block = json!({"type": "tool_use", "id": f("/id"), "name": f("/function/name"), "input": {}});
+        let block =
+            json!({"type": "tool_use", "id": f("/id"), "name": f("/function/name"), "input": {}});
         self.ensure(Open::Tool(i), block, out);
         let args = f("/function/arguments");
         if !args.is_empty() {
@@ -261,7 +263,11 @@ impl StreamTranslator for ChatToMessagesStream {
                 // finish_reason arrived; only the [DONE] marker is missing.
                 self.complete(&mut out);
             } else {
-                self.fail(&mut out, "api_error", "upstream stream ended before completion");
+                self.fail(
+                    &mut out,
+                    "api_error",
+                    "upstream stream ended before completion",
+                );
             }
         }
         out

@@ -89,9 +89,8 @@ fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
 fn tool_results_first(message: &mut Value) {
     if let Some(content) = message.get_mut("content").and_then(Value::as_array_mut) {
         let blocks = std::mem::take(content);
-        let (mut results, rest): (Vec<Value>, Vec<Value>) = blocks
-            .into_iter()
-            .partition(|b| b["type"] == "tool_result");
+        let (mut results, rest): (Vec<Value>, Vec<Value>) =
+            blocks.into_iter().partition(|b| b["type"] == "tool_result");
         results.extend(rest);
         *content = results;
     }

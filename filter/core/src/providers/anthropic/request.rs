@@ -140,9 +140,7 @@ fn thinking(obj: &Map<String, Value>) -> Result<Option<Value>, ApiError> {
         None | Some(Value::Null) => {}
         Some(t @ Value::Object(_)) => return Ok(Some(t.clone())),
         Some(_) => {
-            return Err(
-                ApiError::bad_request("thinking must be an object").with_param("thinking")
-            )
+            return Err(ApiError::bad_request("thinking must be an object").with_param("thinking"))
         }
     }
     let Some(effort) = obj.get("reasoning_effort").filter(|v| !v.is_null()) else {

@@ -20,7 +20,10 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
     for block in blocks {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => {
-                let t = block.get("text").and_then(Value::as_str).unwrap_or_default();
+                let t = block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 text.get_or_insert_with(String::new).push_str(t);
             }
             Some("thinking") => {
@@ -40,7 +43,10 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
                 "data": block.get("data").cloned().unwrap_or(Value::Null),
             })),
             Some("tool_use") => {
-                let name = block.get("name").and_then(Value::as_str).unwrap_or_default();
+                let name = block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
                 let arguments = input.to_string();
                 if name.starts_with(ANSWER_TOOL_PREFIX) {

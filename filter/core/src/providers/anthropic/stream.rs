@@ -14,7 +14,10 @@ enum Block {
     Text,
     Thinking,
     /// A client tool call: its OpenAI `tool_calls` index, and whether arguments arrived.
-    Tool { index: u64, has_args: bool },
+    Tool {
+        index: u64,
+        has_args: bool,
+    },
     /// The `response_format: json_schema` answer tool: its arguments are the content.
     Answer,
     Other,

@@ -81,7 +81,10 @@ fn convert_tools(tools: Option<&Value>) -> Result<Vec<Value>, ApiError> {
     };
     let mut out = Vec::with_capacity(list.len());
     for (i, tool) in list.iter().enumerate() {
-        let kind = tool.get("type").and_then(Value::as_str).unwrap_or("function");
+        let kind = tool
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("function");
         if kind != "function" {
             return Err(bad_tools(format!(
                 "tools[{i}]: tool type `{kind}` is not supported by anthropic (only function)"
@@ -93,7 +96,10 @@ fn convert_tools(tools: Option<&Value>) -> Result<Vec<Value>, ApiError> {
             .and_then(Value::as_str)
             .ok_or_else(|| bad_tools(format!("tools[{i}].function.name is required")))?;
         let mut t = json!({"name": name});
-        if let Some(d) = f.and_then(|f| f.get("description")).filter(|d| d.is_string()) {
+        if let Some(d) = f
+            .and_then(|f| f.get("description"))
+            .filter(|d| d.is_string())
+        {
             t["description"] = d.clone();
         }
         t["input_schema"] = match f.and_then(|f| f.get("parameters")) {

@@ -70,8 +70,8 @@ pub fn auth_header(dep: &Deployment) -> Option<(&'static str, String)> {
 pub(crate) fn finish_reason(reason: &str, has_tool_calls: bool) -> &'static str {
     match reason {
         "MAX_TOKENS" => "length",
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
-        | "IMAGE_SAFETY" | "LANGUAGE" => "content_filter",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
+        | "LANGUAGE" => "content_filter",
         _ if has_tool_calls => "tool_calls",
         _ => "stop",
     }
@@ -152,4 +152,3 @@ pub(crate) fn upstream_error(message: impl Into<String>) -> ApiError {
     e.fault = crate::error::Fault::Upstream;
     e
 }
-

@@ -108,7 +108,10 @@ pub(super) fn assert_split_invariant<T: StreamTranslator>(
         let max = [1, 2, 3, 7, 16, 64][round % 6];
         let pieces = random_pieces(bytes, &mut rng, max);
         let got = run(&mut make(), &pieces);
-        assert!(got == whole, "random split round {round} changed the output");
+        assert!(
+            got == whole,
+            "random split round {round} changed the output"
+        );
     }
     whole
 }

@@ -25,7 +25,11 @@ pub fn parse(text: &str) -> Value {
 
 /// A recorded stream body as bytes.
 pub fn stream_body(fixture: &Value) -> Vec<u8> {
-    fixture["response"]["body"].as_str().unwrap().as_bytes().to_vec()
+    fixture["response"]["body"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 /// Tiny deterministic generator for random chunk sizes.
@@ -85,7 +89,10 @@ pub struct Event {
 /// Parses Responses SSE output, checking `event:` lines match `type`.
 pub fn events(out: &[u8]) -> Vec<Event> {
     let text = std::str::from_utf8(out).unwrap();
-    assert!(text.is_empty() || text.ends_with("\n\n"), "unterminated: {text}");
+    assert!(
+        text.is_empty() || text.ends_with("\n\n"),
+        "unterminated: {text}"
+    );
     text.split("\n\n")
         .filter(|e| !e.is_empty())
         .map(|block| {
