@@ -176,3 +176,6 @@ fn oversize_content_length_is_refused_before_the_body() {
     let r = reply(g.on_request_headers("POST", "/v1/chat/completions", &h));
     assert_eq!(r.status, 413);
 }
+
+#[path = "translate_tests.rs"]
+mod translate_tests;
