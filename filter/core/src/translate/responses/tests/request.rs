@@ -188,14 +188,19 @@ fn drop_params_drops_what_needs_openai() {
     // Only built-in tools: nothing is left to offer.
     let req = json!({"model": "m", "input": "x", "tools": [{"type": "code_interpreter"}], "tool_choice": "required"});
     let got = responses_to_chat(&req, &ctx(true)).unwrap();
-    assert_eq!(got, json!({"model": "claude-x", "messages": [{"role": "user", "content": "x"}]}));
+    assert_eq!(
+        got,
+        json!({"model": "claude-x", "messages": [{"role": "user", "content": "x"}]})
+    );
 }
 
 #[test]
 fn what_needs_openai_is_a_clear_400() {
     let base = |extra: Value| {
         let mut req = json!({"model": "m", "input": "x"});
-        req.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        req.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         req
     };
     let input = |items: Value| json!({"model": "m", "input": items});

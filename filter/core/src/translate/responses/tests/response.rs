@@ -34,7 +34,10 @@ fn text_completion_matches_recorded_response_shape() {
     assert_response_shape(&got, recorded);
     let msg = &got["output"][0];
     assert_eq!(keys(msg), keys(&recorded["output"][0]));
-    assert_eq!(keys(&msg["content"][0]), keys(&recorded["output"][0]["content"][0]));
+    assert_eq!(
+        keys(&msg["content"][0]),
+        keys(&recorded["output"][0]["content"][0])
+    );
     let text = chat["choices"][0]["message"]["content"].as_str().unwrap();
     let want = json!({
         "id": "resp_C4Gm9xikLXbgE8He0BHWeoM03aa72", "object": "response", "created_at": 1755133833,
@@ -71,12 +74,18 @@ fn tool_call_completion_matches_recorded_function_call_shape() {
     assert_eq!(call["id"], "fc_C4GmWI2Sl7HnrQsKorSAZkJy94dpT_0");
     assert_eq!(call["call_id"], "call_8fxy20OEu9ulvvaa5b5CzVA4");
     assert_eq!(call["name"], "get_current_weather");
-    assert_eq!(call["arguments"], "{\"location\":\"Boston, MA\",\"unit\":\"fahrenheit\"}");
+    assert_eq!(
+        call["arguments"],
+        "{\"location\":\"Boston, MA\",\"unit\":\"fahrenheit\"}"
+    );
     assert_eq!(got["status"], "completed");
     // The request's settings are echoed as the API does.
     assert_eq!(got["tools"], req["tools"]);
     assert_eq!(got["tool_choice"], "auto");
-    assert_eq!(got["usage"]["output_tokens_details"]["reasoning_tokens"], 256);
+    assert_eq!(
+        got["usage"]["output_tokens_details"]["reasoning_tokens"],
+        256
+    );
 }
 
 fn chat(message: Value, finish: &str) -> Value {
@@ -92,11 +101,25 @@ fn finish_reasons_map_to_status() {
     let cases = [
         ("stop", "completed", Value::Null, "completed"),
         ("tool_calls", "completed", Value::Null, "completed"),
-        ("length", "incomplete", json!({"reason": "max_output_tokens"}), "incomplete"),
-        ("content_filter", "incomplete", json!({"reason": "content_filter"}), "incomplete"),
+        (
+            "length",
+            "incomplete",
+            json!({"reason": "max_output_tokens"}),
+            "incomplete",
+        ),
+        (
+            "content_filter",
+            "incomplete",
+            json!({"reason": "content_filter"}),
+            "incomplete",
+        ),
     ];
     for (finish, status, details, item_status) in cases {
-        let got = chat_to_responses(&chat(json!({"role": "assistant", "content": "Hi"}), finish), &req).unwrap();
+        let got = chat_to_responses(
+            &chat(json!({"role": "assistant", "content": "Hi"}), finish),
+            &req,
+        )
+        .unwrap();
         assert_eq!(got["status"], status, "{finish}");
         assert_eq!(got["incomplete_details"], details, "{finish}");
         assert_eq!(got["output"][0]["status"], item_status, "{finish}");
@@ -106,12 +129,12 @@ fn finish_reasons_map_to_status() {
 #[test]
 fn reasoning_text_refusal_annotations_and_calls_in_order() {
     let message = json!({"role": "assistant", "reasoning_content": "Think.", "content": "See [1].",
-        "refusal": "Not that part.",
-        "annotations": [{"type": "url_citation", "url_citation": {"start_index": 4, "end_index": 7, "url": "https://x", "title": "X"}}],
-        "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "a", "arguments": "{}"}},
-            {"id": "call_2", "type": "function", "function": {"name": "b", "arguments": {"k": 1}}},
-        ]});
+    "refusal": "Not that part.",
+    "annotations": [{"type": "url_citation", "url_citation": {"start_index": 4, "end_index": 7, "url": "https://x", "title": "X"}}],
+    "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "a", "arguments": "{}"}},
+        {"id": "call_2", "type": "function", "function": {"name": "b", "arguments": {"k": 1}}},
+    ]});
     let req = json!({"model": "g", "input": "x", "instructions": "Be nice.", "temperature": 0.5, "top_p": 0.8,
         "max_output_tokens": 64, "tool_choice": "required", "parallel_tool_calls": false,
         "text": {"format": {"type": "json_object"}}, "reasoning": {"effort": "low"}, "metadata": {"a": "b"},
@@ -137,7 +160,10 @@ fn reasoning_text_refusal_annotations_and_calls_in_order() {
         ("max_output_tokens", json!(64)),
         ("tool_choice", json!("required")),
         ("parallel_tool_calls", json!(false)),
-        ("text", json!({"format": {"type": "json_object"}, "verbosity": "medium"})),
+        (
+            "text",
+            json!({"format": {"type": "json_object"}, "verbosity": "medium"}),
+        ),
         ("reasoning", json!({"effort": "low", "summary": null})),
         ("metadata", json!({"a": "b"})),
         ("user", json!("u")),
