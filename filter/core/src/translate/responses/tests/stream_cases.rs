@@ -159,6 +159,15 @@ fn upstream_error_chunk_fails_the_response() {
     assert_eq!(resp["output"][0]["status"], "incomplete");
     assert_eq!(resp["output"][0]["content"][0]["text"], "Hal");
     assert!(evs.iter().all(|e| e.name != "response.completed"));
+    // A named error event, even with a plain-text payload.
+    let mut body = sse(&[chunk(json!({"content": "x"}), Value::Null)], false);
+    body.extend_from_slice(b"event: error\ndata: upstream overloaded\n\n");
+    let evs = events(&run(ChatToResponsesStream::new(&req), &[&body]));
+    let failed = &evs.last().unwrap().data["response"];
+    assert_eq!(
+        failed["error"]["message"],
+        "upstream error: upstream overloaded"
+    );
     // A rate limit keeps its code.
     let limited = json!({"error": {"message": "slow down", "code": "rate_limit_exceeded"}});
     let body = sse(
