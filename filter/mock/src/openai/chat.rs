@@ -125,7 +125,7 @@ pub(super) fn content_text(content: Option<&Value>) -> String {
     }
 }
 
-fn mentions_tool(text: &str) -> bool {
+pub(super) fn mentions_tool(text: &str) -> bool {
     text.split(|c: char| !c.is_alphanumeric())
         .any(|w| w.eq_ignore_ascii_case("tool") || w.eq_ignore_ascii_case("tools"))
 }
@@ -187,7 +187,11 @@ fn max_tokens(body: &Map<String, Value>) -> Option<usize> {
     Some(usize::try_from(limit).unwrap_or(usize::MAX))
 }
 
-fn text_outcome(name: &str, user_text: &str, limit: Option<usize>) -> (Outcome, &'static str) {
+pub(super) fn text_outcome(
+    name: &str,
+    user_text: &str,
+    limit: Option<usize>,
+) -> (Outcome, &'static str) {
     let full = format!("[{name}] {user_text}");
     let content = truncate_chars(&full, MAX_REPLY_CHARS).trim_end();
     let pieces: Vec<String> = word_pieces(content)
@@ -200,7 +204,7 @@ fn text_outcome(name: &str, user_text: &str, limit: Option<usize>) -> (Outcome, 
     }
 }
 
-fn tool_outcome(tool_name: String, user_text: &str) -> Outcome {
+pub(super) fn tool_outcome(tool_name: String, user_text: &str) -> Outcome {
     // Fragments mimic how the API streams arguments: key, separators, then value words.
     let escaped = serde_json::to_string(user_text).unwrap_or_else(|_| "\"\"".to_owned());
     let inner = escaped

@@ -1,7 +1,9 @@
-//! OpenAI face: `/chat/completions`, `/embeddings` and `/models` under any base path.
+//! OpenAI face: `/chat/completions`, `/responses`, `/embeddings` and `/models` under any base path.
 
 mod chat;
 mod embeddings;
+mod responses;
+mod responses_stream;
 mod stream;
 
 use hyper::{Method, StatusCode};
@@ -25,6 +27,8 @@ pub fn answer(req: &ProviderRequest<'_>) -> Reply {
     let path = req.path.trim_end_matches('/');
     let reply = if *req.method == Method::POST && path.ends_with("/chat/completions") {
         chat::answer(req)
+    } else if *req.method == Method::POST && path.ends_with("/responses") {
+        responses::answer(req)
     } else if *req.method == Method::POST && path.ends_with("/embeddings") {
         embeddings::answer(req)
     } else if *req.method == Method::GET && path.ends_with("/models") {

@@ -63,23 +63,23 @@ impl ChatToResponsesStream {
             }
             return;
         }
+        let parsed = serde_json::from_str::<Value>(data).ok();
+        let err = match &parsed {
+            Some(v) => v.get("error").filter(|e| !e.is_null()),
+            None => None,
+        };
+        if err.is_some() || ev.event.as_deref() == Some("error") {
+            let detail = err
+                .and_then(|e| e.get("message"))
+                .and_then(Value::as_str)
+                .unwrap_or(data);
+            self.fail(out, err, &format!("upstream error: {detail}"));
+            return;
+        }
         // Keep-alives and other non-JSON lines carry nothing to translate.
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+        let Some(chunk) = parsed else {
             return;
         };
-        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("upstream error");
-            let message = format!("upstream error: {message}");
-            self.fail(out, Some(err), &message);
-            return;
-        }
-        if ev.event.as_deref() == Some("error") {
-            self.fail(out, None, "upstream sent an error event");
-            return;
-        }
         self.on_chunk(out, &chunk);
     }
 

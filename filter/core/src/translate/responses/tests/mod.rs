@@ -4,4 +4,5 @@ mod check;
 mod request;
 mod response;
 mod stream;
+mod stream_cases;
 mod support;

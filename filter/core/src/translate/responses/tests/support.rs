@@ -153,3 +153,80 @@ pub fn pattern(events: &[Event]) -> Vec<String> {
     }
     out
 }
+
+/// Independent oracle: folds a chat chunk stream into the chat completion it
+/// describes (text, reasoning, refusal, tool calls by index, finish, usage).
+pub fn assemble_chat(body: &[u8]) -> Value {
+    let text = std::str::from_utf8(body).unwrap().replace("\r\n", "\n");
+    let mut head = Value::Null;
+    let (mut content, mut reasoning, mut refusal) = (String::new(), String::new(), String::new());
+    let mut calls: Vec<(u64, String, String, String)> = Vec::new();
+    let (mut finish, mut usage) = (Value::Null, Value::Null);
+    for data in text.split("\n\n").filter_map(|e| e.strip_prefix("data: ")) {
+        if data == "[DONE]" {
+            continue;
+        }
+        let chunk: Value = serde_json::from_str(data).unwrap();
+        if head.is_null() {
+            head = chunk.clone();
+        }
+        if chunk["usage"].is_object() {
+            usage = chunk["usage"].clone();
+        }
+        for choice in chunk["choices"].as_array().unwrap() {
+            let d = &choice["delta"];
+            content += d["content"].as_str().unwrap_or("");
+            reasoning += d["reasoning_content"].as_str().unwrap_or("");
+            refusal += d["refusal"].as_str().unwrap_or("");
+            for c in d["tool_calls"].as_array().into_iter().flatten() {
+                let idx = c["index"].as_u64().unwrap();
+                if !calls.iter().any(|k| k.0 == idx) {
+                    calls.push((idx, String::new(), String::new(), String::new()));
+                }
+                let call = calls.iter_mut().find(|k| k.0 == idx).unwrap();
+                call.1 += c["id"].as_str().unwrap_or("");
+                call.2 += c["function"]["name"].as_str().unwrap_or("");
+                call.3 += c["function"]["arguments"].as_str().unwrap_or("");
+            }
+            if choice["finish_reason"].is_string() {
+                finish = choice["finish_reason"].clone();
+            }
+        }
+    }
+    let mut message = serde_json::json!({"role": "assistant", "content": content});
+    if !reasoning.is_empty() {
+        message["reasoning_content"] = reasoning.into();
+    }
+    if !refusal.is_empty() {
+        message["refusal"] = refusal.into();
+    }
+    if !calls.is_empty() {
+        let calls: Vec<Value> = calls
+            .into_iter()
+            .map(|(_, id, name, args)| {
+                serde_json::json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
+            })
+            .collect();
+        message["tool_calls"] = calls.into();
+    }
+    let mut out = serde_json::json!({
+        "id": head["id"], "object": "chat.completion", "created": head["created"], "model": head["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    });
+    if !usage.is_null() {
+        out["usage"] = usage;
+    }
+    out
+}
+
+/// SSE text from chunk values (and a final `[DONE]` when asked).
+pub fn sse(chunks: &[Value], done: bool) -> Vec<u8> {
+    let mut out = String::new();
+    for c in chunks {
+        out += &format!("data: {c}\n\n");
+    }
+    if done {
+        out += "data: [DONE]\n\n";
+    }
+    out.into_bytes()
+}
