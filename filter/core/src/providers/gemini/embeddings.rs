@@ -99,7 +99,10 @@ pub fn embeddings_to_gemini(req: &Value, ctx: &RequestCtx) -> Result<(String, Va
                     _ => return Err(invalid("input", token_ids)),
                 }
             }
-            Ok((":batchEmbedContents".into(), json!({ "requests": requests })))
+            Ok((
+                ":batchEmbedContents".into(),
+                json!({ "requests": requests }),
+            ))
         }
         Some(Value::Array(_)) => Err(invalid("input", "must not be empty")),
         None | Some(Value::Null) => Err(invalid("input", "is required")),

@@ -36,7 +36,10 @@ pub(crate) fn api_error_from_gemini(err: &Value, http: u16) -> ApiError {
         .and_then(|c| u16::try_from(c).ok())
         .filter(|c| (400..600).contains(c))
         .unwrap_or(http);
-    let name = err.get("status").and_then(Value::as_str).unwrap_or_default();
+    let name = err
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (status, kind, mut code_name) = openai_kind(name, code);
     let message = err
         .get("message")
@@ -134,5 +137,8 @@ pub fn error_from_openai(status: u16, body: &[u8]) -> (u16, Vec<u8>) {
                 text
             }
         });
-    (status, gemini_error_body(status, &message).to_string().into_bytes())
+    (
+        status,
+        gemini_error_body(status, &message).to_string().into_bytes(),
+    )
 }

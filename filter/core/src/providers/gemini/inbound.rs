@@ -127,7 +127,9 @@ fn convert_contents(contents: &[Value], messages: &mut Vec<Value>) -> Result<(),
         if user_parts.is_empty() {
             continue;
         }
-        let all_text = user_parts.iter().all(|p| p.get("type") == Some(&json!("text")));
+        let all_text = user_parts
+            .iter()
+            .all(|p| p.get("type") == Some(&json!("text")));
         let content = if all_text {
             let text: String = user_parts
                 .iter()
@@ -182,7 +184,9 @@ fn user_part(part: &Value) -> Result<Option<Value>, ApiError> {
     }
     if let Some(d) = part.get("inlineData").or_else(|| part.get("inline_data")) {
         let mime = d.get("mimeType").or_else(|| d.get("mime_type"));
-        let mime = mime.and_then(Value::as_str).unwrap_or("application/octet-stream");
+        let mime = mime
+            .and_then(Value::as_str)
+            .unwrap_or("application/octet-stream");
         let data = d.get("data").and_then(Value::as_str).unwrap_or_default();
         let audio = match mime {
             "audio/wav" | "audio/x-wav" => Some("wav"),
@@ -204,7 +208,9 @@ fn user_part(part: &Value) -> Result<Option<Value>, ApiError> {
         let mime = f.get("mimeType").or_else(|| f.get("mime_type"));
         let mime = mime.and_then(Value::as_str).unwrap_or("image/jpeg");
         if mime.starts_with("image/") && !uri.is_empty() {
-            return Ok(Some(json!({"type": "image_url", "image_url": {"url": uri}})));
+            return Ok(Some(
+                json!({"type": "image_url", "image_url": {"url": uri}}),
+            ));
         }
         return Err(invalid(
             "contents",
@@ -261,7 +267,9 @@ fn generation_config(
                     unsupported("responseMimeType", TARGET, ctx)?;
                 }
             }
-            "responseJsonSchema" | "response_json_schema" | "responseSchema"
+            "responseJsonSchema"
+            | "response_json_schema"
+            | "responseSchema"
             | "response_schema" => {}
             "responseModalities" | "response_modalities" => {
                 let only_text = value

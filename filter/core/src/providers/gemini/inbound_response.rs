@@ -82,7 +82,10 @@ pub fn chat_to_gemini_response(resp: &Value) -> Result<Value, ApiError> {
             "index": choice.get("index").and_then(Value::as_u64).unwrap_or(pos as u64),
         }));
     }
-    let usage = resp.get("usage").map(Usage::from_openai).unwrap_or_default();
+    let usage = resp
+        .get("usage")
+        .map(Usage::from_openai)
+        .unwrap_or_default();
     Ok(json!({
         "candidates": candidates,
         "usageMetadata": usage_metadata(&usage),

@@ -80,17 +80,34 @@ impl ChatToGeminiStream {
     fn on_chunk(&mut self, data: &str, out: &mut Vec<u8>) {
         let v: Value = match serde_json::from_str(data) {
             Ok(v) => v,
-            Err(_) => return self.fail(out, 502, "the deployment sent a stream event that is not JSON"),
+            Err(_) => {
+                return self.fail(
+                    out,
+                    502,
+                    "the deployment sent a stream event that is not JSON",
+                )
+            }
         };
         if let Some(err) = v.get("error") {
-            let message = err.get("message").and_then(Value::as_str).unwrap_or("upstream error");
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("upstream error");
             let status = err.get("code").and_then(Value::as_u64);
             let status = status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
             return self.fail(out, status, message);
         }
         if self.id.is_empty() {
-            self.id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            self.model = v.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+            self.id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            self.model = v
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
         }
         if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
             self.usage = Some(Usage::from_openai(u));
@@ -112,7 +129,11 @@ impl ChatToGeminiStream {
         if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
             parts.push(json!({"text": r, "thought": true}));
         }
-        if let Some(t) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        if let Some(t) = delta
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
             parts.push(json!({ "text": t }));
         }
         let pos = self.candidate(index);
@@ -125,7 +146,10 @@ impl ChatToGeminiStream {
             let call = match cand.calls.iter().position(|c| c.index == ti) {
                 Some(p) => cand.calls.get_mut(p),
                 None => {
-                    cand.calls.push(Call { index: ti, ..Call::default() });
+                    cand.calls.push(Call {
+                        index: ti,
+                        ..Call::default()
+                    });
                     cand.calls.last_mut()
                 }
             };
@@ -208,8 +232,8 @@ impl StreamTranslator for ChatToGeminiStream {
         if self.failed || self.closed {
             return out;
         }
-        let finished = !self.candidates.is_empty()
-            && self.candidates.iter().all(|c| c.finish.is_some());
+        let finished =
+            !self.candidates.is_empty() && self.candidates.iter().all(|c| c.finish.is_some());
         if finished {
             self.close(&mut out);
         } else {

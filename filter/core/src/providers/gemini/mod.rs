@@ -4,7 +4,7 @@
 //!
 //! Mapping choices a user can observe are listed in `docs/translation-gemini.md`.
 
-mod embeddings;
+pub(crate) mod embeddings;
 mod error;
 mod inbound;
 mod inbound_response;
@@ -70,8 +70,8 @@ pub fn auth_header(dep: &Deployment) -> Option<(&'static str, String)> {
 pub(crate) fn finish_reason(reason: &str, has_tool_calls: bool) -> &'static str {
     match reason {
         "MAX_TOKENS" => "length",
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
-        | "IMAGE_SAFETY" | "LANGUAGE" => "content_filter",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
+        | "LANGUAGE" => "content_filter",
         _ if has_tool_calls => "tool_calls",
         _ => "stop",
     }
@@ -153,3 +153,5 @@ pub(crate) fn upstream_error(message: impl Into<String>) -> ApiError {
     e
 }
 
+#[cfg(test)]
+mod tests;

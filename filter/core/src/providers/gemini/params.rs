@@ -64,7 +64,9 @@ pub(super) fn apply(
             }
             "n" => copy_number(&mut gen, "candidateCount", value, "n")?,
             "seed" => copy_number(&mut gen, "seed", value, "seed")?,
-            "presence_penalty" => copy_number(&mut gen, "presencePenalty", value, "presence_penalty")?,
+            "presence_penalty" => {
+                copy_number(&mut gen, "presencePenalty", value, "presence_penalty")?
+            }
             "frequency_penalty" => {
                 copy_number(&mut gen, "frequencyPenalty", value, "frequency_penalty")?
             }
@@ -210,7 +212,10 @@ fn builtin_tool(tool: &Value) -> Option<Value> {
     for (camel, snake) in BUILTIN_TOOLS {
         if kind == Some(camel) || kind == Some(snake) {
             let config = tool.get(snake).or_else(|| tool.get(camel));
-            let config = config.filter(|c| c.is_object()).cloned().unwrap_or(json!({}));
+            let config = config
+                .filter(|c| c.is_object())
+                .cloned()
+                .unwrap_or(json!({}));
             return Some(json!({ camel: config }));
         }
         if kind.is_none() {

@@ -68,9 +68,8 @@ fn convert_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), ApiE
         match role {
             "system" | "developer" => {
                 // Gemini has one system instruction: every system message joins it.
-                let text = text_only(content).ok_or_else(|| {
-                    bad_message(i, "system messages may only contain text parts")
-                })?;
+                let text = text_only(content)
+                    .ok_or_else(|| bad_message(i, "system messages may only contain text parts"))?;
                 if !text.is_empty() {
                     system.push(json!({ "text": text }));
                 }
@@ -110,7 +109,11 @@ pub(super) fn text_only(content: Option<&Value>) -> Option<String> {
             for p in parts {
                 match p.get("type").and_then(Value::as_str) {
                     Some("text") | Some("refusal") => {
-                        let key = if p.get("text").is_some() { "text" } else { "refusal" };
+                        let key = if p.get("text").is_some() {
+                            "text"
+                        } else {
+                            "refusal"
+                        };
                         out.push_str(p.get(key).and_then(Value::as_str).unwrap_or_default());
                     }
                     _ => return None,
@@ -149,7 +152,9 @@ fn user_parts(content: Option<&Value>, i: usize) -> Result<Vec<Value>, ApiError>
                 let (Some(data), Some(format)) = (data, format) else {
                     return Err(bad_message(i, "input_audio needs data and format"));
                 };
-                out.push(json!({"inlineData": {"mimeType": format!("audio/{format}"), "data": data}}));
+                out.push(
+                    json!({"inlineData": {"mimeType": format!("audio/{format}"), "data": data}}),
+                );
             }
             "file" => out.push(file_part(part).map_err(|e| bad_message(i, &e))?),
             other => {
@@ -249,8 +254,11 @@ fn assistant_parts(msg: &Value, i: usize) -> Result<Vec<Value>, ApiError> {
 fn function_call(id: &str, f: &Value, call: &Value, i: usize) -> Result<Value, ApiError> {
     let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
     let args = match f.get("arguments") {
-        Some(Value::String(s)) if !s.trim().is_empty() => serde_json::from_str(s)
-            .map_err(|_| bad_message(i, &format!("arguments of tool call '{name}' are not JSON")))?,
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            serde_json::from_str(s).map_err(|_| {
+                bad_message(i, &format!("arguments of tool call '{name}' are not JSON"))
+            })?
+        }
         Some(v @ Value::Object(_)) => v.clone(),
         _ => json!({}),
     };
@@ -291,7 +299,8 @@ fn find_call_name<'a>(earlier: &'a [Value], id: &str) -> Option<&'a str> {
 /// A `functionResponse` part; Gemini wants an object, so other results are
 /// wrapped as `{"content": ...}`.
 fn function_response(id: &str, name: &str, content: Option<&Value>) -> Value {
-    let text = text_only(content).unwrap_or_else(|| content.map(Value::to_string).unwrap_or_default());
+    let text =
+        text_only(content).unwrap_or_else(|| content.map(Value::to_string).unwrap_or_default());
     let response = match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => v,
         Ok(v) if !text.trim().is_empty() => json!({ "content": v }),

@@ -17,7 +17,9 @@ pub fn gemini_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage), 
         return Err(api_error_from_gemini(err, 502));
     }
     if !resp.is_object() {
-        return Err(upstream_error("Gemini returned a response that is not a JSON object"));
+        return Err(upstream_error(
+            "Gemini returned a response that is not a JSON object",
+        ));
     }
     let usage = resp
         .get("usageMetadata")
@@ -32,7 +34,10 @@ pub fn gemini_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage), 
         .iter()
         .enumerate()
         .map(|(pos, cand)| {
-            let index = cand.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
+            let index = cand
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or(pos as u64);
             let (message, finish) = candidate_message(cand);
             json!({"index": index, "message": message, "logprobs": null, "finish_reason": finish})
         })

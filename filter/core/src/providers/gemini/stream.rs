@@ -85,7 +85,12 @@ impl GeminiToChatStream {
         if let Some(pos) = self.choices.iter().position(|c| c.index == index) {
             return pos;
         }
-        self.chunk(out, index, json!({"role": "assistant", "content": ""}), None);
+        self.chunk(
+            out,
+            index,
+            json!({"role": "assistant", "content": ""}),
+            None,
+        );
         self.choices.push(Choice {
             index,
             calls: 0,
@@ -118,7 +123,10 @@ impl GeminiToChatStream {
         }
         let candidates = v.get("candidates").and_then(Value::as_array);
         for (pos, cand) in candidates.into_iter().flatten().enumerate() {
-            let index = cand.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
+            let index = cand
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or(pos as u64);
             self.on_candidate(index, cand, out);
         }
         if candidates.is_none_or(Vec::is_empty)
