@@ -362,3 +362,30 @@ fn paths() {
     );
     assert_eq!(model_path("/v1beta", "m"), "/v1beta/models/m");
 }
+
+#[test]
+fn gemini_3_gets_a_stand_in_signature_for_unsigned_calls() {
+    let req = json!({"model": "g", "messages": [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+            {"id": "call_b", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_a", "content": "1"},
+        {"role": "tool", "tool_call_id": "call_b", "content": "2"},
+        {"role": "assistant", "tool_calls": [{"id": format!("call_c{THOUGHT_SEP}c2ln"),
+            "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": format!("call_c{THOUGHT_SEP}c2ln"), "content": "3"},
+    ]});
+    let out = chat_to_gemini(&req, &ctx("gemini-3-pro-preview", false, false)).unwrap();
+    let parts = &out["contents"][1]["parts"];
+    assert_eq!(
+        parts[0]["thoughtSignature"],
+        "skip_thought_signature_validator"
+    );
+    assert!(parts[1].get("thoughtSignature").is_none());
+    assert_eq!(out["contents"][3]["parts"][0]["thoughtSignature"], "c2ln");
+    let out = chat_to_gemini(&req, &ctx("gemini-2.5-pro", false, false)).unwrap();
+    assert!(out["contents"][1]["parts"][0]
+        .get("thoughtSignature")
+        .is_none());
+}
