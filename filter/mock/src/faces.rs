@@ -1,7 +1,8 @@
 //! Dispatch from a request path to the provider face that speaks its wire format.
 
-use hyper::{Method, StatusCode};
+use hyper::{HeaderMap, Method, StatusCode};
 
+use crate::gemini;
 use crate::openai;
 use crate::reply::Reply;
 
@@ -18,23 +19,39 @@ pub struct ProviderRequest<'a> {
     pub name: &'a str,
 }
 
+/// Request facts only some faces look at (credentials, query parameters).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    /// Query string without the `?` ("" when absent).
+    pub query: &'a str,
+    /// Request headers.
+    pub headers: &'a HeaderMap,
+}
+
 /// A provider wire format the mock can impersonate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Face {
     /// OpenAI chat completions, embeddings and models.
     OpenAi,
+    /// Gemini generateContent, streamGenerateContent and embeddings (`/v1beta/models/...`).
+    Gemini,
 }
 
 impl Face {
     /// The face for a path; unknown paths get OpenAI's "Invalid URL" error.
-    pub fn for_path(_path: &str) -> Face {
-        Face::OpenAi
+    pub fn for_path(path: &str) -> Face {
+        if gemini::matches(path) {
+            Face::Gemini
+        } else {
+            Face::OpenAi
+        }
     }
 
     /// The normal (unscripted) answer.
-    pub fn answer(self, req: &ProviderRequest<'_>) -> Reply {
+    pub fn answer(self, req: &ProviderRequest<'_>, meta: &RequestMeta<'_>) -> Reply {
         match self {
             Face::OpenAi => openai::answer(req),
+            Face::Gemini => gemini::answer(req, meta),
         }
     }
 
@@ -42,6 +59,7 @@ impl Face {
     pub fn error(self, status: StatusCode) -> Reply {
         match self {
             Face::OpenAi => openai::scripted_error(status),
+            Face::Gemini => gemini::scripted_error(status),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod body;
 mod control;
 mod faces;
+mod gemini;
 mod openai;
 mod reply;
 mod reqlog;

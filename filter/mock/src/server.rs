@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::body::{into_response, RespBody};
 use crate::control;
-use crate::faces::{Face, ProviderRequest};
+use crate::faces::{Face, ProviderRequest, RequestMeta};
 use crate::reply::{Reply, JSON, SSE};
 use crate::reqlog::{Entry, RequestLog};
 use crate::script::{Script, ScriptStore, SCRIPT_HEADER};
@@ -168,7 +168,11 @@ fn scripted_reply(state: &State, parts: &Parts, body: &Bytes, script: &Script) -
                 body,
                 name: &state.name,
             };
-            let mut reply = face.answer(&req);
+            let meta = RequestMeta {
+                query: parts.uri.query().unwrap_or_default(),
+                headers: &parts.headers,
+            };
+            let mut reply = face.answer(&req, &meta);
             // A success override must not turn a validation error into a success.
             if let Some(status) = status.filter(|_| reply.status.is_success()) {
                 reply.status = status;

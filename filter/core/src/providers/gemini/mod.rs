@@ -4,7 +4,7 @@
 //!
 //! Mapping choices a user can observe are listed in `docs/translation-gemini.md`.
 
-mod embeddings;
+pub(crate) mod embeddings;
 mod error;
 mod inbound;
 mod inbound_response;
@@ -152,3 +152,6 @@ pub(crate) fn upstream_error(message: impl Into<String>) -> ApiError {
     e.fault = crate::error::Fault::Upstream;
     e
 }
+
+#[cfg(test)]
+mod tests;

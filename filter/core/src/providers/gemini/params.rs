@@ -55,10 +55,9 @@ pub(super) fn apply(
             "temperature" => copy_number(&mut gen, "temperature", value, "temperature")?,
             "top_p" => copy_number(&mut gen, "topP", value, "top_p")?,
             "top_k" => copy_number(&mut gen, "topK", value, "top_k")?,
-            "max_tokens" if !req.contains_key("max_completion_tokens") => {
-                copy_number(&mut gen, "maxOutputTokens", value, "max_tokens")?
-            }
-            "max_tokens" => {}
+            // max_completion_tokens wins when both are given.
+            "max_tokens" if has(req, "max_completion_tokens") => {}
+            "max_tokens" => copy_number(&mut gen, "maxOutputTokens", value, "max_tokens")?,
             "max_completion_tokens" => {
                 copy_number(&mut gen, "maxOutputTokens", value, "max_completion_tokens")?
             }
@@ -116,6 +115,10 @@ pub(super) fn apply(
         out.insert("generationConfig".into(), Value::Object(gen));
     }
     Ok(())
+}
+
+fn has(req: &Map<String, Value>, key: &str) -> bool {
+    req.get(key).is_some_and(|v| !v.is_null())
 }
 
 fn copy_number(

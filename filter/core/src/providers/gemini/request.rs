@@ -20,13 +20,43 @@ pub fn chat_to_gemini(req: &Value, ctx: &RequestCtx) -> Result<Value, ApiError> 
             ApiError::bad_request("'messages' must be a non-empty array.").with_param("messages")
         })?;
     let mut out = Map::new();
-    let (system, contents) = convert_messages(messages)?;
+    let (system, mut contents) = convert_messages(messages)?;
+    if ctx.model.contains("gemini-3") {
+        sign_function_calls(&mut contents);
+    }
     out.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
         out.insert("systemInstruction".into(), json!({ "parts": system }));
     }
     params::apply(obj, ctx, &mut out)?;
     Ok(Value::Object(out))
+}
+
+/// The documented stand-in for a missing thought signature.
+pub(crate) const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
+
+/// Gemini 3 refuses a model turn whose function calls carry no thought
+/// signature (history from another provider, or from a client that lost the
+/// id suffix); such turns get the documented stand-in on their first call.
+fn sign_function_calls(contents: &mut [Value]) {
+    for content in contents.iter_mut() {
+        if content.get("role").and_then(Value::as_str) != Some("model") {
+            continue;
+        }
+        let Some(parts) = content.get_mut("parts").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        let is_call = |p: &Value| p.get("functionCall").is_some();
+        if parts
+            .iter()
+            .any(|p| is_call(p) && p.get("thoughtSignature").is_some())
+        {
+            continue;
+        }
+        if let Some(first) = parts.iter_mut().find(|p| is_call(p)) {
+            first["thoughtSignature"] = json!(SKIP_SIGNATURE);
+        }
+    }
 }
 
 fn bad_message(i: usize, what: &str) -> ApiError {
@@ -303,8 +333,8 @@ fn function_response(id: &str, name: &str, content: Option<&Value>) -> Value {
         text_only(content).unwrap_or_else(|| content.map(Value::to_string).unwrap_or_default());
     let response = match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(v) if !text.trim().is_empty() => json!({ "content": v }),
-        _ => json!({ "content": text }),
+        Ok(v) => json!({ "content": v }),
+        Err(_) => json!({ "content": text }),
     };
     let mut fr = json!({"name": name, "response": response});
     if !id.is_empty() {
