@@ -154,18 +154,20 @@ impl Gateway {
             }
             Endpoint::Models => HeadersOutcome::Reply(json_reply(200, models::list(&self.config))),
             // Refusing on content-length answers before any body byte is buffered.
-            Endpoint::Inference { .. }
+            Endpoint::Inference { .. } | Endpoint::Passthrough { .. }
                 if header("content-length")
                     .and_then(|v| v.trim().parse::<usize>().ok())
                     .is_some_and(|n| n > limit) =>
             {
                 HeadersOutcome::Reply(LocalReply::error(api, ApiError::too_large(limit)))
             }
-            Endpoint::Inference { .. } => HeadersOutcome::ReadBody(Pending {
-                endpoint,
-                query: query.to_string(),
-                principal,
-            }),
+            Endpoint::Inference { .. } | Endpoint::Passthrough { .. } => {
+                HeadersOutcome::ReadBody(Pending {
+                    endpoint,
+                    query: query.to_string(),
+                    principal,
+                })
+            }
         }
     }
 
@@ -181,20 +183,20 @@ impl Gateway {
         if body.len() > self.config.max_request_bytes {
             return Err(ApiError::too_large(self.config.max_request_bytes));
         }
-        let api = pending.api();
-        let mut head = match &pending.endpoint {
-            Endpoint::Inference {
-                path_model: Some(_),
-                ..
-            } => body::read_head_model_optional(body)?,
-            _ => body::read_head(body)?,
+        let path_model = match &pending.endpoint {
+            Endpoint::Passthrough { provider, rest } => {
+                return self.passthrough(pending, *provider, rest, body, rand)
+            }
+            Endpoint::Inference { path_model, .. } => path_model.clone(),
+            _ => None,
         };
-        if let Endpoint::Inference {
-            path_model: Some(m),
-            ..
-        } = &pending.endpoint
-        {
-            head.model = m.clone();
+        let api = pending.api();
+        let mut head = match &path_model {
+            Some(_) => body::read_head_model_optional(body)?,
+            None => body::read_head(body)?,
+        };
+        if let Some(m) = path_model {
+            head.model = m;
         }
         let group = self
             .config
@@ -217,42 +219,94 @@ impl Gateway {
             body,
             &head,
         )?;
-        let timeout = if head.stream {
-            dep.stream_timeout_ms
-        } else {
-            dep.timeout_ms
+        Ok(forward(dep, group, upstream, plan, head.stream))
+    }
+
+    /// `/anthropic/*`, `/gemini/*`: the body's model (if it names a group served by
+    /// that provider) picks the deployment, else the provider's first deployment.
+    fn passthrough(
+        &self,
+        pending: &Pending,
+        provider: crate::provider::Provider,
+        rest: &str,
+        body: &[u8],
+        rand: u64,
+    ) -> Result<Forward, ApiError> {
+        let head = body::read_head(body).ok();
+        let by_model = head.as_ref().and_then(|h| {
+            let group = self.config.resolve_group(&h.model)?;
+            let dep = routing::pick(&self.config, group, rand, |d| d.provider == provider)?;
+            Some((dep, group))
+        });
+        let (dep, group) = match by_model {
+            Some(found) => found,
+            None => self
+                .config
+                .deployments
+                .iter()
+                .find(|d| d.provider == provider)
+                .map(|d| (d, d.group.as_str()))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("No {provider} deployment is configured."))
+                })?,
         };
-        let mut set_headers = vec![
-            (CLUSTER_HEADER, dep.upstream.cluster.clone()),
-            (":path", upstream.path),
-            (":authority", dep.upstream.authority.clone()),
-            ("x-envoy-upstream-rq-timeout-ms", timeout.to_string()),
-        ];
-        set_headers.extend(upstream.headers);
-        if let Some(b) = &upstream.body {
-            set_headers.push(("content-length", b.len().to_string()));
-            set_headers.push(("content-type", "application/json".to_string()));
-        }
-        // Client credentials never reach a provider; compressed answers could not be
-        // translated or metered, so ask for identity encoding.
-        let mut remove_headers: Vec<&'static str> = exchange::request::CLIENT_CREDENTIALS
-            .iter()
-            .copied()
-            .filter(|h| !set_headers.iter().any(|(k, _)| k == h))
-            .collect();
-        remove_headers.push("accept-encoding");
-        Ok(Forward {
-            set_headers,
-            remove_headers,
-            body: upstream.body,
-            response_headers: vec![
-                ("x-litellm-model-group", group.to_string()),
-                ("x-litellm-model-id", dep.id.clone()),
-            ],
-            deployment_id: dep.id.clone(),
-            group: group.to_string(),
-            plan,
-        })
+        let model_head = head.filter(|_| by_model.is_some());
+        let upstream =
+            exchange::request::passthrough(dep, rest, &pending.query, body, model_head.as_ref());
+        let stream = model_head.is_some_and(|h| h.stream);
+        Ok(forward(
+            dep,
+            group,
+            upstream,
+            ResponsePlan::Passthrough,
+            stream,
+        ))
+    }
+}
+
+/// The header and body changes that send a request to `dep`.
+fn forward(
+    dep: &crate::config::Deployment,
+    group: &str,
+    upstream: exchange::UpstreamRequest,
+    plan: ResponsePlan,
+    stream: bool,
+) -> Forward {
+    let timeout = if stream {
+        dep.stream_timeout_ms
+    } else {
+        dep.timeout_ms
+    };
+    let mut set_headers = vec![
+        (CLUSTER_HEADER, dep.upstream.cluster.clone()),
+        (":path", upstream.path),
+        (":authority", dep.upstream.authority.clone()),
+        ("x-envoy-upstream-rq-timeout-ms", timeout.to_string()),
+    ];
+    set_headers.extend(upstream.headers);
+    if let Some(b) = &upstream.body {
+        set_headers.push(("content-length", b.len().to_string()));
+        set_headers.push(("content-type", "application/json".to_string()));
+    }
+    // Client credentials never reach a provider; compressed answers could not be
+    // translated or metered, so ask for identity encoding.
+    let mut remove_headers: Vec<&'static str> = exchange::request::CLIENT_CREDENTIALS
+        .iter()
+        .copied()
+        .filter(|h| !set_headers.iter().any(|(k, _)| k == h))
+        .collect();
+    remove_headers.push("accept-encoding");
+    Forward {
+        set_headers,
+        remove_headers,
+        body: upstream.body,
+        response_headers: vec![
+            ("x-litellm-model-group", group.to_string()),
+            ("x-litellm-model-id", dep.id.clone()),
+        ],
+        deployment_id: dep.id.clone(),
+        group: group.to_string(),
+        plan,
     }
 }
 

@@ -29,6 +29,14 @@ pub enum Endpoint {
         /// Gemini `:streamGenerateContent` (streaming is in the path, not the body).
         path_stream: bool,
     },
+    /// `/anthropic/*` or `/gemini/*` outside the translated routes: forwarded to a
+    /// deployment of that provider with the credential substituted.
+    Passthrough {
+        /// Provider the prefix names.
+        provider: crate::provider::Provider,
+        /// Path after the prefix, e.g. `/v1/messages/count_tokens`.
+        rest: String,
+    },
     /// OpenAI model list.
     Models,
     /// Liveness/readiness probe; unauthenticated.
@@ -38,7 +46,10 @@ pub enum Endpoint {
 impl Endpoint {
     /// True when the endpoint reads a request body.
     pub fn has_body(&self) -> bool {
-        matches!(self, Endpoint::Inference { .. })
+        matches!(
+            self,
+            Endpoint::Inference { .. } | Endpoint::Passthrough { .. }
+        )
     }
 
     /// True when the endpoint needs a key.
@@ -91,7 +102,10 @@ pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
         }
         other => match gemini_route(other) {
             Some(e) => (e, "POST"),
-            None => return Err(ApiError::unknown_route(method, path)),
+            None => match passthrough(trimmed) {
+                Some(e) => return Ok(e),
+                None => return Err(ApiError::unknown_route(method, path)),
+            },
         },
     };
     if method == allow || (allow == "GET" && method == "HEAD") {
@@ -99,6 +113,26 @@ pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     } else {
         Err(ApiError::method_not_allowed(method, path, allow))
     }
+}
+
+/// Any other path under a provider prefix, any method.
+fn passthrough(path: &str) -> Option<Endpoint> {
+    use crate::provider::Provider;
+    let (provider, rest) = if let Some(r) = path.strip_prefix("/anthropic/") {
+        (Provider::Anthropic, r)
+    } else if let Some(r) = path.strip_prefix("/gemini/") {
+        (Provider::Gemini, r)
+    } else {
+        return None;
+    };
+    // Dot segments could climb out of the provider's API prefix on the upstream.
+    if rest.is_empty() || rest.split('/').any(|s| s == ".." || s == ".") {
+        return None;
+    }
+    Some(Endpoint::Passthrough {
+        provider,
+        rest: format!("/{rest}"),
+    })
 }
 
 /// `/v1beta/models/{model}:generateContent` (or v1, or `:streamGenerateContent`).
@@ -188,6 +222,21 @@ mod tests {
             }
         );
         assert!(classify("POST", "/gemini/v1beta/models/g:generateContent").is_ok());
+        assert_eq!(
+            classify("POST", "/anthropic/v1/messages/count_tokens"),
+            Ok(Endpoint::Passthrough {
+                provider: crate::provider::Provider::Anthropic,
+                rest: "/v1/messages/count_tokens".into()
+            })
+        );
+        assert!(matches!(
+            classify("GET", "/gemini/v1beta/models"),
+            Ok(Endpoint::Passthrough { .. })
+        ));
+        assert_eq!(
+            classify("GET", "/anthropic/../admin").unwrap_err().status,
+            404
+        );
         assert_eq!(
             classify("POST", "/v1beta/models/g:countTokens")
                 .unwrap_err()

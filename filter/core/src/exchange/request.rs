@@ -220,6 +220,32 @@ fn native_request(
     })
 }
 
+/// A provider-prefixed passthrough: the client's path under the deployment's base,
+/// the client's body with only a matched model replaced.
+pub fn passthrough(
+    dep: &Deployment,
+    rest: &str,
+    query: &str,
+    raw: &[u8],
+    head: Option<&RequestHead>,
+) -> UpstreamRequest {
+    let query = crate::routes::strip_key_param(query);
+    let mut path = format!("{}{rest}", dep.upstream.base_path);
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query);
+    }
+    let native = match dep.provider {
+        Provider::Anthropic => ClientApi::Anthropic,
+        _ => ClientApi::Gemini,
+    };
+    UpstreamRequest {
+        path,
+        headers: provider_headers(dep, Some(native)),
+        body: head.and_then(|h| body::replace_model(raw, h, &dep.model)),
+    }
+}
+
 /// The deployment's credential (and Anthropic's version header).
 fn provider_headers(dep: &Deployment, native: Option<ClientApi>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();

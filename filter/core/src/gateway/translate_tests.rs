@@ -182,3 +182,30 @@ fn embeddings_never_go_to_anthropic() {
         Some("/v1beta/models/gemini-2.5-flash:batchEmbedContents")
     );
 }
+
+#[test]
+fn provider_prefixed_passthrough() {
+    let f = fwd(run(
+        "POST",
+        "/anthropic/v1/messages/count_tokens",
+        ("x-api-key", "sk-m"),
+        r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#,
+    ));
+    assert_eq!(get(&f, ":path"), Some("/v1/messages/count_tokens"));
+    assert_eq!(get(&f, "x-api-key"), Some("ak"));
+    assert_eq!(f.plan, crate::exchange::ResponsePlan::Passthrough);
+    assert!(String::from_utf8(f.body.clone().unwrap())
+        .unwrap()
+        .contains("claude-sonnet-4-5"));
+    let g = gw();
+    let h = |n: &str| (n == "x-goog-api-key").then(|| "sk-m".to_string());
+    let HeadersOutcome::ReadBody(p) =
+        g.on_request_headers("GET", "/gemini/v1beta/models?key=sk-m&pageSize=5", &h)
+    else {
+        panic!("expected body phase")
+    };
+    let f = fwd(g.on_request_body(&p, b"", 1));
+    assert_eq!(get(&f, ":path"), Some("/v1beta/models?pageSize=5"));
+    assert_eq!(get(&f, "x-goog-api-key"), Some("gk"));
+    assert!(f.body.is_none());
+}
