@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::anthropic_usage;
+use super::{anthropic_usage, complete_event};
 use super::errors::anthropic_error_type;
 use super::inbound_response::{message_id, stop_reason};
 use crate::translate::sse::{write_event, SseEvent, SseParser};
@@ -253,7 +253,8 @@ impl StreamTranslator for ChatToMessagesStream {
         if self.state != State::Open {
             return out;
         }
-        if let Some(ev) = self.parser.finish() {
+        // An unterminated last event counts only if it is whole; a cut one is truncation.
+        if let Some(ev) = self.parser.finish().filter(complete_event) {
             self.handle(ev, &mut out);
         }
         if self.state == State::Open {

@@ -16,6 +16,7 @@ mod request;
 mod response;
 mod stream;
 mod tools;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, Fault};
 use crate::translate::Usage;
+use wire::AnthropicUsage;
 
 /// Value of the `anthropic-version` request header.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -85,26 +87,26 @@ fn finish_reason(stop_reason: Option<&str>) -> &'static str {
     }
 }
 
-/// Reads an Anthropic `usage` object; input tokens exclude cached ones there.
-fn read_usage(usage: Option<&Value>, into: &mut Usage) {
-    let Some(u) = usage else { return };
-    let n = |k: &str| u.get(k).and_then(Value::as_u64);
-    // message_delta repeats only what changed; keep earlier values for absent fields.
-    let input = n("input_tokens");
-    let read = n("cache_read_input_tokens");
-    let created = n("cache_creation_input_tokens");
-    if input.is_some() || read.is_some() || created.is_some() {
+/// Adds an Anthropic `usage` report; input tokens exclude cached ones there, and
+/// `message_delta` repeats only some counts, so absent ones keep their earlier values.
+fn read_usage(u: &AnthropicUsage, into: &mut Usage) {
+    if u.input_tokens.is_some()
+        || u.cache_read_input_tokens.is_some()
+        || u.cache_creation_input_tokens.is_some()
+    {
         let old_plain = into
             .prompt_tokens
             .saturating_sub(into.cached_tokens + into.cache_creation_tokens);
-        let plain = input.unwrap_or(old_plain);
-        let read = read.unwrap_or(into.cached_tokens);
-        let created = created.unwrap_or(into.cache_creation_tokens);
+        let plain = u.input_tokens.unwrap_or(old_plain);
+        let read = u.cache_read_input_tokens.unwrap_or(into.cached_tokens);
+        let created = u
+            .cache_creation_input_tokens
+            .unwrap_or(into.cache_creation_tokens);
         into.prompt_tokens = plain + read + created;
         into.cached_tokens = read;
         into.cache_creation_tokens = created;
     }
-    if let Some(out) = n("output_tokens") {
+    if let Some(out) = u.output_tokens {
         into.completion_tokens = out;
     }
 }
@@ -128,6 +130,12 @@ fn anthropic_usage(u: &Usage) -> Value {
         "cache_read_input_tokens": u.cached_tokens,
         "output_tokens": u.completion_tokens,
     })
+}
+
+/// True when an event's data is whole JSON (or the `[DONE]` marker).
+fn complete_event(ev: &crate::translate::sse::SseEvent) -> bool {
+    let data = ev.data.trim();
+    data == "[DONE]" || serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok()
 }
 
 /// The text of a `{"type":"text"}` block list or a plain string.
