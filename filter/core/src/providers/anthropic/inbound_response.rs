@@ -62,7 +62,11 @@ pub fn chat_to_messages_response(resp: &Value) -> Result<Value, ApiError> {
         }
         Some(Value::Array(parts)) => {
             for p in parts {
-                if let Some(t) = p.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                if let Some(t) = p
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
                     content.push(json!({"type": "text", "text": t}));
                 }
             }

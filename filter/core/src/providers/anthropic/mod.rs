@@ -115,10 +115,18 @@ fn read_usage(u: &AnthropicUsage, into: &mut Usage) {
 fn usage_json(u: &Usage) -> Value {
     let mut v = u.to_openai();
     if let Some(details) = v.get_mut("prompt_tokens_details") {
-        details["cache_creation_tokens"] = json!(u.cache_creation_tokens);
+        set(
+            details,
+            "cache_creation_tokens",
+            json!(u.cache_creation_tokens),
+        );
     }
-    v["cache_creation_input_tokens"] = json!(u.cache_creation_tokens);
-    v["cache_read_input_tokens"] = json!(u.cached_tokens);
+    set(
+        &mut v,
+        "cache_creation_input_tokens",
+        json!(u.cache_creation_tokens),
+    );
+    set(&mut v, "cache_read_input_tokens", json!(u.cached_tokens));
     v
 }
 
@@ -130,6 +138,13 @@ fn anthropic_usage(u: &Usage) -> Value {
         "cache_read_input_tokens": u.cached_tokens,
         "output_tokens": u.completion_tokens,
     })
+}
+
+/// Sets `key` on a JSON object (no-op on other values, where indexing would panic).
+fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(key.to_string(), value);
+    }
 }
 
 /// True when an event's data is whole JSON (or the `[DONE]` marker).

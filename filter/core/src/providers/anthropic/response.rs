@@ -22,7 +22,10 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
     for block in blocks {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => {
-                let t = block.get("text").and_then(Value::as_str).unwrap_or_default();
+                let t = block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 text.get_or_insert_with(String::new).push_str(t);
             }
             Some("thinking") => {
@@ -42,7 +45,10 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
                 "data": block.get("data").cloned().unwrap_or(Value::Null),
             })),
             Some("tool_use") => {
-                let name = block.get("name").and_then(Value::as_str).unwrap_or_default();
+                let name = block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
                 let arguments = input.to_string();
                 if name.starts_with(ANSWER_TOOL_PREFIX) {
@@ -85,7 +91,10 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
     }
     let mut usage = Usage::default();
     if let Some(u) = resp.get("usage") {
-        read_usage(&AnthropicUsage::deserialize(u).unwrap_or_default(), &mut usage);
+        read_usage(
+            &AnthropicUsage::deserialize(u).unwrap_or_default(),
+            &mut usage,
+        );
     }
     let model = resp
         .get("model")

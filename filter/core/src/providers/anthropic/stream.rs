@@ -13,7 +13,10 @@ enum Block {
     Text,
     Thinking,
     /// A client tool call: its OpenAI `tool_calls` index, and whether arguments arrived.
-    Tool { index: u64, has_args: bool },
+    Tool {
+        index: u64,
+        has_args: bool,
+    },
     /// The `response_format: json_schema` answer tool: its arguments are the content.
     Answer,
     Other,
@@ -107,10 +110,19 @@ impl MessagesToChatStream {
             return;
         }
         let Ok(v) = serde_json::from_str::<Event>(data) else {
-            self.fail(out, "upstream_error", None, "malformed event in the upstream stream");
+            self.fail(
+                out,
+                "upstream_error",
+                None,
+                "malformed event in the upstream stream",
+            );
             return;
         };
-        let kind = v.kind.as_deref().or(ev.event.as_deref()).unwrap_or_default();
+        let kind = v
+            .kind
+            .as_deref()
+            .or(ev.event.as_deref())
+            .unwrap_or_default();
         let index = v.index.unwrap_or(0);
         match kind {
             "message_start" => {

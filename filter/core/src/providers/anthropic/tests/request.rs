@@ -62,7 +62,10 @@ fn recorded_requests_from_their_openai_equivalents() {
     ];
     with_results.append(&mut tool_msgs);
     let mut expected_results = recorded(&tool_result);
-    for r in expected_results["messages"][2]["content"].as_array_mut().unwrap() {
+    for r in expected_results["messages"][2]["content"]
+        .as_array_mut()
+        .unwrap()
+    {
         // OpenAI tool messages have no error flag; false is Anthropic's default.
         *r = without(r.clone(), &["is_error"]);
     }
@@ -75,61 +78,100 @@ fn recorded_requests_from_their_openai_equivalents() {
     ]);
     let forced = fixture!("anthropic/messages-stream-tool-use.json");
     let mut forced_expected = recorded(&forced);
-    forced_expected["messages"][0]["content"] = json!([{"type": "text", "text": "Invent a good dog"}]);
+    forced_expected["messages"][0]["content"] =
+        json!([{"type": "text", "text": "Invent a good dog"}]);
     let mut forced_tools = fixture_tools(&forced);
     forced_tools[0]["function"] = without(forced_tools[0]["function"].clone(), &["description"]);
 
     let cases: Vec<(&str, Value, Value)> = vec![
-        ("text with system", json!({"model": "smart", "max_tokens": 4096, "messages": [
+        (
+            "text with system",
+            json!({"model": "smart", "max_tokens": 4096, "messages": [
             msg("system", "You are a helpful assistant.\n\n"), msg("user", "What is the capital of France?")]}),
-            recorded(&text)),
-        ("tools, tool_choice auto", json!({"model": "smart", "max_tokens": 4096, "tool_choice": "auto",
+            recorded(&text),
+        ),
+        (
+            "tools, tool_choice auto",
+            json!({"model": "smart", "max_tokens": 4096, "tool_choice": "auto",
             "tools": fixture_tools(&tool_use),
             "messages": [{"role": "system", "content": system}, msg("user", first_user)]}),
-            recorded(&tool_use)),
-        ("tool calls and tool results", json!({"model": "smart", "max_tokens": 4096, "tool_choice": "auto",
+            recorded(&tool_use),
+        ),
+        (
+            "tool calls and tool results",
+            json!({"model": "smart", "max_tokens": 4096, "tool_choice": "auto",
             "tools": fixture_tools(&tool_result), "messages": with_results}),
-            expected_results),
-        ("reasoning_effort low", json!({"model": "smart", "reasoning_effort": "low",
+            expected_results,
+        ),
+        (
+            "reasoning_effort low",
+            json!({"model": "smart", "reasoning_effort": "low",
             "messages": [msg("user", "How do I cross the street?")]}),
-            recorded(&fixture!("anthropic/messages-thinking.json"))),
-        ("explicit thinking, tool without parameters", json!({"model": "smart", "max_tokens": 4096,
+            recorded(&fixture!("anthropic/messages-thinking.json")),
+        ),
+        (
+            "explicit thinking, tool without parameters",
+            json!({"model": "smart", "max_tokens": 4096,
             "thinking": {"type": "enabled", "budget_tokens": 3000}, "tool_choice": "auto",
             "tools": [{"type": "function", "function": {"name": "get_user_country", "description": "",
                 "parameters": {"additionalProperties": false, "properties": {}, "type": "object"}}}],
             "messages": [msg("user", "What is the largest city in the user country?")]}),
-            recorded(&thinking_tools)),
-        ("stream, temperature", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
+            recorded(&thinking_tools),
+        ),
+        (
+            "stream, temperature",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
             "stream_options": {"include_usage": true}, "messages": [msg("user", "Say just hello")]}),
-            recorded(&fixture!("anthropic/messages-stream-text.json"))),
-        ("multi-turn", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
+            recorded(&fixture!("anthropic/messages-stream-text.json")),
+        ),
+        (
+            "multi-turn",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
             "messages": [msg("user", "Two names for a pet pelican, be brief"),
                          msg("assistant", "- Captain\n- Scoop"), msg("user", "in french")]}),
-            recorded(&fixture!("anthropic/messages-stream-multiturn.json"))),
-        ("prefill and a stop string", json!({"model": "smart", "max_completion_tokens": 8192, "temperature": 1.0,
+            recorded(&fixture!("anthropic/messages-stream-multiturn.json")),
+        ),
+        (
+            "prefill and a stop string",
+            json!({"model": "smart", "max_completion_tokens": 8192, "temperature": 1.0,
             "stream": true, "stop": "```",
             "messages": [msg("user", "Very short function describing a pelican"), msg("assistant", "```python")]}),
-            recorded(&fixture!("anthropic/messages-stream-stop-sequence.json"))),
-        ("thinking via reasoning_effort, streamed", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0,
+            recorded(&fixture!("anthropic/messages-stream-stop-sequence.json")),
+        ),
+        (
+            "thinking via reasoning_effort, streamed",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0,
             "stream": true, "reasoning_effort": "low",
             "messages": [msg("user", "Two names for a pet pelican, be brief")]}),
-            recorded(&fixture!("anthropic/messages-stream-thinking.json"))),
-        ("tool without parameters", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
+            recorded(&fixture!("anthropic/messages-stream-thinking.json")),
+        ),
+        (
+            "tool without parameters",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
             "tools": [{"type": "function", "function": {"name": "pelican_name_generator", "description": "",
                 "parameters": {"properties": {}, "type": "object"}}}],
             "messages": [msg("user", "Two names for a pet pelican")]}),
-            recorded(&fixture!("anthropic/messages-stream-parallel-tool-use-no-args.json"))),
-        ("tool results in a stream request", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0,
+            recorded(&fixture!(
+                "anthropic/messages-stream-parallel-tool-use-no-args.json"
+            )),
+        ),
+        (
+            "tool results in a stream request",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0,
             "stream": true, "tools": fixture_tools(&stream_tool_result), "messages": [
                 msg("user", "Two names for a pet pelican"),
                 {"role": "assistant", "content": " ", "tool_calls": pelican_calls},
                 {"role": "tool", "tool_call_id": "toolu_01LtHJmixrs9NcWQkK8hu8hj", "content": "Charles"},
                 {"role": "tool", "tool_call_id": "toolu_01N8a4jWyf116qKTMqKKmjyt", "content": "Sammy"}]}),
-            recorded(&stream_tool_result)),
-        ("forced tool", json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
+            recorded(&stream_tool_result),
+        ),
+        (
+            "forced tool",
+            json!({"model": "smart", "max_tokens": 8192, "temperature": 1.0, "stream": true,
             "tools": forced_tools, "tool_choice": {"type": "function", "function": {"name": "output_structured_data"}},
             "messages": [msg("user", "Invent a good dog")]}),
-            forced_expected),
+            forced_expected,
+        ),
     ];
     for (name, input, want) in cases {
         assert_eq!(translate(input), want, "{name}");
@@ -185,12 +227,14 @@ fn cache_control_makes_system_blocks_and_stays_on_parts() {
 
 #[test]
 fn images_and_files() {
-    let out = translate(json!({"model": "m", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "what is this?"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "high"}},
-        {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
-        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}},
-    ]}]}));
+    let out = translate(
+        json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "high"}},
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}},
+        ]}]}),
+    );
     assert_eq!(
         out["messages"][0]["content"],
         json!([
@@ -200,7 +244,11 @@ fn images_and_files() {
             {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}},
         ])
     );
-    for bad in ["ftp://x/y.png", "data:image/png,notbase64", "data:;base64,AAAA"] {
+    for bad in [
+        "ftp://x/y.png",
+        "data:image/png,notbase64",
+        "data:;base64,AAAA",
+    ] {
         let req = json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": bad}}]}]});
         let err = chat_to_messages(&req, &ctx()).unwrap_err();
@@ -255,9 +303,21 @@ fn tool_choice_variants() {
         (json!("auto"), None, json!({"type": "auto"})),
         (json!("none"), None, json!({"type": "none"})),
         (json!("required"), None, json!({"type": "any"})),
-        (json!({"type": "function", "function": {"name": "f"}}), None, json!({"type": "tool", "name": "f"})),
-        (json!("auto"), Some(false), json!({"type": "auto", "disable_parallel_tool_use": true})),
-        (Value::Null, Some(false), json!({"type": "auto", "disable_parallel_tool_use": true})),
+        (
+            json!({"type": "function", "function": {"name": "f"}}),
+            None,
+            json!({"type": "tool", "name": "f"}),
+        ),
+        (
+            json!("auto"),
+            Some(false),
+            json!({"type": "auto", "disable_parallel_tool_use": true}),
+        ),
+        (
+            Value::Null,
+            Some(false),
+            json!({"type": "auto", "disable_parallel_tool_use": true}),
+        ),
         (json!("required"), Some(true), json!({"type": "any"})),
     ];
     for (choice, parallel, want) in cases {
@@ -267,15 +327,26 @@ fn tool_choice_variants() {
         }
         let out = translate(req);
         assert_eq!(out["tool_choice"], want);
-        assert_eq!(out["tools"], json!([{"name": "f", "input_schema": {"type": "object", "properties": {}}}]));
+        assert_eq!(
+            out["tools"],
+            json!([{"name": "f", "input_schema": {"type": "object", "properties": {}}}])
+        );
     }
     // Without tools Anthropic refuses tool_choice, so it is left out.
-    let out = translate(json!({"model": "m", "messages": [msg("user", "hi")], "tool_choice": "none"}));
+    let out =
+        translate(json!({"model": "m", "messages": [msg("user", "hi")], "tool_choice": "none"}));
     assert!(out.get("tool_choice").is_none());
     let bad = json!({"model": "m", "messages": [msg("user", "hi")], "tools": tools, "tool_choice": "sometimes"});
-    assert_eq!(chat_to_messages(&bad, &ctx()).unwrap_err().param, Some("tool_choice"));
-    let bad = json!({"model": "m", "messages": [msg("user", "hi")], "tools": [{"type": "web_search"}]});
-    assert_eq!(chat_to_messages(&bad, &ctx()).unwrap_err().param, Some("tools"));
+    assert_eq!(
+        chat_to_messages(&bad, &ctx()).unwrap_err().param,
+        Some("tool_choice")
+    );
+    let bad =
+        json!({"model": "m", "messages": [msg("user", "hi")], "tools": [{"type": "web_search"}]});
+    assert_eq!(
+        chat_to_messages(&bad, &ctx()).unwrap_err().param,
+        Some("tools")
+    );
 }
 
 #[test]
@@ -285,46 +356,79 @@ fn invalid_tool_call_arguments_are_a_400() {
             {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": args}}]}]});
         let err = chat_to_messages(&req, &ctx()).unwrap_err();
         assert_eq!(err.status, 400);
-        assert!(err.message.contains("messages[1].tool_calls[0].function.arguments"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("messages[1].tool_calls[0].function.arguments"),
+            "{}",
+            err.message
+        );
     }
 }
 
 #[test]
 fn response_format_json_schema_is_a_forced_answer_tool() {
-    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
-    let out = translate(json!({"model": "m", "messages": [msg("user", "capital of France?")],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "capital", "schema": schema, "strict": true}}}));
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let out = translate(
+        json!({"model": "m", "messages": [msg("user", "capital of France?")],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "capital", "schema": schema, "strict": true}}}),
+    );
     assert_eq!(out["tools"][0]["name"], "answer_as_capital");
     assert_eq!(out["tools"][0]["input_schema"], schema);
-    assert_eq!(out["tool_choice"], json!({"type": "tool", "name": "answer_as_capital"}));
+    assert_eq!(
+        out["tool_choice"],
+        json!({"type": "tool", "name": "answer_as_capital"})
+    );
     assert!(out.get("system").is_none());
     // With extended thinking a forced tool is refused upstream: ask for it in the system prompt.
-    let out = translate(json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "medium",
-        "response_format": {"type": "json_schema", "json_schema": {"name": "a b", "schema": schema}}}));
+    let out = translate(
+        json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "medium",
+        "response_format": {"type": "json_schema", "json_schema": {"name": "a b", "schema": schema}}}),
+    );
     assert_eq!(out["tools"][0]["name"], "answer_as_a_b");
     assert!(out.get("tool_choice").is_none());
     assert!(out["system"].as_str().unwrap().contains("`answer_as_a_b`"));
-    assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 4096}));
-    let out = translate(json!({"model": "m", "messages": [msg("system", "S"), msg("user", "q")],
-        "response_format": {"type": "json_object"}}));
-    assert!(out["system"].as_str().unwrap().starts_with("S\n\nRespond only with a single valid JSON object"));
-    let out = translate(json!({"model": "m", "messages": [msg("user", "q")], "response_format": {"type": "text"}}));
+    assert_eq!(
+        out["thinking"],
+        json!({"type": "enabled", "budget_tokens": 4096})
+    );
+    let out = translate(
+        json!({"model": "m", "messages": [msg("system", "S"), msg("user", "q")],
+        "response_format": {"type": "json_object"}}),
+    );
+    assert!(out["system"]
+        .as_str()
+        .unwrap()
+        .starts_with("S\n\nRespond only with a single valid JSON object"));
+    let out = translate(
+        json!({"model": "m", "messages": [msg("user", "q")], "response_format": {"type": "text"}}),
+    );
     assert!(out.get("system").is_none() && out.get("tools").is_none());
 }
 
 #[test]
 fn thinking_budget_fits_under_max_tokens() {
-    let out = translate(json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "high", "max_tokens": 1000}));
-    assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 16384}));
+    let out = translate(
+        json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "high", "max_tokens": 1000}),
+    );
+    assert_eq!(
+        out["thinking"],
+        json!({"type": "enabled", "budget_tokens": 16384})
+    );
     assert_eq!(out["max_tokens"], 17384);
-    let out = translate(json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "none"}));
+    let out = translate(
+        json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "none"}),
+    );
     assert!(out.get("thinking").is_none());
     let out = translate(json!({"model": "m", "messages": [msg("user", "q")],
         "thinking": {"type": "enabled", "budget_tokens": 8000}, "reasoning_effort": "low"}));
     assert_eq!(out["thinking"]["budget_tokens"], 8000);
     assert_eq!(out["max_tokens"], 12096);
     let bad = json!({"model": "m", "messages": [msg("user", "q")], "reasoning_effort": "extreme"});
-    assert_eq!(chat_to_messages(&bad, &ctx()).unwrap_err().param, Some("reasoning_effort"));
+    assert_eq!(
+        chat_to_messages(&bad, &ctx()).unwrap_err().param,
+        Some("reasoning_effort")
+    );
 }
 
 #[test]
@@ -347,8 +451,14 @@ fn signed_thinking_is_replayed_and_prefill_trimmed() {
             {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
         ])
     );
-    assert_eq!(out["messages"][2]["content"][0], json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"}));
-    assert_eq!(out["messages"][3]["content"], json!([{"type": "text", "text": "Sure,"}]));
+    assert_eq!(
+        out["messages"][2]["content"][0],
+        json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"})
+    );
+    assert_eq!(
+        out["messages"][3]["content"],
+        json!([{"type": "text", "text": "Sure,"}])
+    );
 }
 
 #[test]

@@ -44,7 +44,10 @@ fn text() {
         usage(20, 10, 0, 0),
     );
     assert_eq!(out, want);
-    assert_eq!((u.prompt_tokens, u.completion_tokens, u.total()), (20, 10, 30));
+    assert_eq!(
+        (u.prompt_tokens, u.completion_tokens, u.total()),
+        (20, 10, 30)
+    );
 }
 
 #[test]
@@ -106,7 +109,10 @@ fn thinking_text_and_tool_use_together() {
     let m = &out["choices"][0]["message"];
     assert_eq!(m["content"], body["content"][1]["text"]);
     assert_eq!(m["reasoning_content"], body["content"][0]["thinking"]);
-    assert_eq!(m["thinking_blocks"][0]["signature"], body["content"][0]["signature"]);
+    assert_eq!(
+        m["thinking_blocks"][0]["signature"],
+        body["content"][0]["signature"]
+    );
     assert_eq!(
         m["tool_calls"],
         json!([{"id": "toolu_01YGzqpRE16Vricda3Aqcejo", "type": "function",
@@ -173,14 +179,20 @@ fn structured_answer_tool_becomes_content() {
 #[test]
 fn odd_bodies() {
     // Only non-text blocks: content null next to tool calls, "" otherwise.
-    let (out, _) = translate(&synthetic(json!([{"type": "server_tool_use", "id": "s"}]), "end_turn"));
+    let (out, _) = translate(&synthetic(
+        json!([{"type": "server_tool_use", "id": "s"}]),
+        "end_turn",
+    ));
     assert_eq!(out["choices"][0]["message"]["content"], "");
     let redacted = json!([{"type": "redacted_thinking", "data": "abc"},
         {"type": "tool_use", "id": "t", "name": "f", "input": {}}]);
     let (out, _) = translate(&synthetic(redacted, "tool_use"));
     let m = &out["choices"][0]["message"];
     assert_eq!(m["content"], Value::Null);
-    assert_eq!(m["thinking_blocks"], json!([{"type": "redacted_thinking", "data": "abc"}]));
+    assert_eq!(
+        m["thinking_blocks"],
+        json!([{"type": "redacted_thinking", "data": "abc"}])
+    );
     assert!(m.get("reasoning_content").is_none());
     for bad in [json!({}), json!("x"), json!({"content": "text"})] {
         let err = messages_to_chat(&bad, &ctx()).unwrap_err();
