@@ -1,7 +1,8 @@
 //! Dispatch from a request path to the provider face that speaks its wire format.
 
-use hyper::{Method, StatusCode};
+use hyper::{HeaderMap, Method, StatusCode};
 
+use crate::anthropic;
 use crate::openai;
 use crate::reply::Reply;
 
@@ -14,6 +15,8 @@ pub struct ProviderRequest<'a> {
     pub path: &'a str,
     /// Raw request body.
     pub body: &'a [u8],
+    /// Request headers (provider credentials and version headers are checked by some faces).
+    pub headers: &'a HeaderMap,
     /// This mock instance's `--name`, echoed into answers.
     pub name: &'a str,
 }
@@ -23,18 +26,25 @@ pub struct ProviderRequest<'a> {
 pub enum Face {
     /// OpenAI chat completions, embeddings and models.
     OpenAi,
+    /// Anthropic Messages (`…/v1/messages`).
+    Anthropic,
 }
 
 impl Face {
     /// The face for a path; unknown paths get OpenAI's "Invalid URL" error.
-    pub fn for_path(_path: &str) -> Face {
-        Face::OpenAi
+    pub fn for_path(path: &str) -> Face {
+        if anthropic::is_messages_path(path) {
+            Face::Anthropic
+        } else {
+            Face::OpenAi
+        }
     }
 
     /// The normal (unscripted) answer.
     pub fn answer(self, req: &ProviderRequest<'_>) -> Reply {
         match self {
             Face::OpenAi => openai::answer(req),
+            Face::Anthropic => anthropic::answer(req),
         }
     }
 
@@ -42,6 +52,7 @@ impl Face {
     pub fn error(self, status: StatusCode) -> Reply {
         match self {
             Face::OpenAi => openai::scripted_error(status),
+            Face::Anthropic => anthropic::scripted_error(status),
         }
     }
 }
