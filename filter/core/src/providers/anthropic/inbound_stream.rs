@@ -34,6 +34,8 @@ pub struct ChatToMessagesStream {
     open: Open,
     next_index: u64,
     closed_tools: Vec<u64>,
+    /// Id of the latest tool call, to tell a new call from a continuation.
+    tool_id: String,
     finish: Option<String>,
     usage: Usage,
     state: State,
@@ -53,6 +55,7 @@ impl ChatToMessagesStream {
             open: Open::None,
             next_index: 0,
             closed_tools: Vec::new(),
+            tool_id: String::new(),
             finish: None,
             usage: Usage::default(),
             state: State::Open,
@@ -187,13 +190,20 @@ impl ChatToMessagesStream {
 
     fn tool_call(&mut self, call: &ToolCall, out: &mut Vec<u8>) {
         let i = call.index.unwrap_or(0);
-        // A finished block cannot be reopened; OpenAI never interleaves calls anyway.
-        if self.closed_tools.contains(&i) {
+        let id = text(&call.id);
+        // Some servers send every call whole with the same (or no) index: a new id starts
+        // a new block even when the index repeats.
+        let new_call = !id.is_empty() && id != self.tool_id;
+        if new_call {
+            self.close(out);
+            self.tool_id = id.to_string();
+        } else if self.open != Open::Tool(i) && self.closed_tools.contains(&i) {
+            // A finished block cannot be reopened; OpenAI never interleaves calls anyway.
             return;
         }
         let f = call.function.as_ref();
         let name = f.map_or("", |f| text(&f.name));
-        let block = json!({"type": "tool_use", "id": text(&call.id), "name": name, "input": {}});
+        let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
         self.ensure(Open::Tool(i), block, out);
         let args = f.map_or("", |f| text(&f.arguments));
         if !args.is_empty() {

@@ -31,6 +31,7 @@ pub use stream::MessagesToChatStream;
 
 use serde_json::{json, Value};
 
+use crate::config::Deployment;
 use crate::error::{ApiError, Fault};
 use crate::translate::Usage;
 use wire::AnthropicUsage;
@@ -51,6 +52,11 @@ pub fn upstream_path(base_path: &str) -> String {
     } else {
         format!("{base}/v1/messages")
     }
+}
+
+/// The provider credential header (`x-api-key`); send [`ANTHROPIC_VERSION`] with it.
+pub fn auth_header(dep: &Deployment) -> Option<(&'static str, String)> {
+    dep.api_key.as_ref().map(|k| ("x-api-key", k.clone()))
 }
 
 /// A 502 for an upstream body we cannot make sense of.

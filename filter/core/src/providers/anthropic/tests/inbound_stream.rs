@@ -308,3 +308,25 @@ fn assemble_recorded(body: &str) -> Message {
     ));
     m
 }
+
+#[test]
+fn whole_calls_with_a_repeated_index_stay_separate() {
+    let call = |id: &str, args: &str| {
+        json!({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": id, "type": "function",
+            "function": {"name": "f", "arguments": args}}]}}]})
+    };
+    let mut body: String = [call("a", "{\"n\":1}"), call("b", "{\"n\":2}")]
+        .iter()
+        .map(|c| format!("data: {c}\n\n"))
+        .collect();
+    body.push_str(
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n",
+    );
+    let m = assemble(&run(&mut make(), &[body.as_bytes()]));
+    assert_eq!(
+        m.tool_ids,
+        vec![("a".into(), "f".into()), ("b".into(), "f".into())]
+    );
+    let inputs: Vec<&str> = m.blocks.iter().map(|b| b.1.as_str()).collect();
+    assert_eq!(inputs, vec!["{\"n\":1}", "{\"n\":2}"]);
+}

@@ -4,6 +4,7 @@ mod errors;
 mod inbound;
 mod inbound_stream;
 mod request;
+mod request_golden;
 mod response;
 mod stream;
 
