@@ -142,7 +142,7 @@ impl ChatToMessagesStream {
         if let Some(u) = chunk.usage.as_ref().filter(|u| u.is_object()) {
             self.usage = Usage::from_openai(u);
         }
-        let Some(choice) = chunk.choices.first() else {
+        let Some(choice) = chunk.choices.as_ref().and_then(|c| c.first()) else {
             return;
         };
         if let Some(d) = &choice.delta {

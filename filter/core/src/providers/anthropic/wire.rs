@@ -63,7 +63,7 @@ pub(super) struct AnthropicUsage {
 pub(super) struct Chunk {
     pub id: Str,
     pub model: Str,
-    pub choices: Vec<Choice>,
+    pub choices: Option<Vec<Choice>>,
     pub usage: Option<serde_json::Value>,
     pub error: Option<serde_json::Value>,
 }
