@@ -2,6 +2,7 @@
 
 use hyper::{HeaderMap, Method, StatusCode};
 
+use crate::anthropic;
 use crate::gemini;
 use crate::openai;
 use crate::reply::Reply;
@@ -15,6 +16,8 @@ pub struct ProviderRequest<'a> {
     pub path: &'a str,
     /// Raw request body.
     pub body: &'a [u8],
+    /// Request headers (provider credentials and version headers are checked by some faces).
+    pub headers: &'a HeaderMap,
     /// This mock instance's `--name`, echoed into answers.
     pub name: &'a str,
 }
@@ -35,6 +38,8 @@ pub enum Face {
     OpenAi,
     /// Gemini generateContent, streamGenerateContent and embeddings (`/v1beta/models/...`).
     Gemini,
+    /// Anthropic Messages (`…/v1/messages`).
+    Anthropic,
 }
 
 impl Face {
@@ -42,6 +47,8 @@ impl Face {
     pub fn for_path(path: &str) -> Face {
         if gemini::matches(path) {
             Face::Gemini
+        } else if anthropic::is_messages_path(path) {
+            Face::Anthropic
         } else {
             Face::OpenAi
         }
@@ -52,6 +59,7 @@ impl Face {
         match self {
             Face::OpenAi => openai::answer(req),
             Face::Gemini => gemini::answer(req, meta),
+            Face::Anthropic => anthropic::answer(req),
         }
     }
 
@@ -60,6 +68,7 @@ impl Face {
         match self {
             Face::OpenAi => openai::scripted_error(status),
             Face::Gemini => gemini::scripted_error(status),
+            Face::Anthropic => anthropic::scripted_error(status),
         }
     }
 }

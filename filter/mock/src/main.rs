@@ -1,5 +1,6 @@
 //! `tollgate-mock`: a scriptable mock LLM provider speaking the OpenAI wire format.
 
+mod anthropic;
 mod body;
 mod control;
 mod faces;

@@ -166,6 +166,7 @@ fn scripted_reply(state: &State, parts: &Parts, body: &Bytes, script: &Script) -
                 method: &parts.method,
                 path: parts.uri.path(),
                 body,
+                headers: &parts.headers,
                 name: &state.name,
             };
             let meta = RequestMeta {

@@ -1,5 +1,5 @@
-//! One module per provider: how a request reaches it and, later, how its
-//! wire format translates to and from the client's.
+//! One module per provider: how a request reaches it and how its wire format
+//! translates to and from OpenAI chat, the pivot.
 
 pub mod anthropic;
 pub mod gemini;

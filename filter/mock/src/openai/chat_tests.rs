@@ -12,6 +12,7 @@ fn call(body: &Value) -> Reply {
         method: &Method::POST,
         path: "/v1/chat/completions",
         body: text.as_bytes(),
+        headers: &hyper::HeaderMap::new(),
         name: "alpha",
     };
     answer(&req)

@@ -160,6 +160,7 @@ mod tests {
             method: &Method::POST,
             path: "/v1/embeddings",
             body: body.as_bytes(),
+            headers: &hyper::HeaderMap::new(),
             name: "t",
         };
         let reply = answer(&req);

@@ -237,6 +237,7 @@ mod tests {
             method: &method,
             path,
             body: body.as_bytes(),
+            headers: &hyper::HeaderMap::new(),
             name: "t",
         };
         let reply = answer(&req);

@@ -33,7 +33,6 @@ pub(super) fn openai_kind(anthropic_type: &str, status: u16) -> (&'static str, O
 /// Anthropic error type for an HTTP status.
 pub(super) fn anthropic_kind(status: u16) -> &'static str {
     match status {
-        400 => "invalid_request_error",
         401 => "authentication_error",
         402 => "billing_error",
         403 => "permission_error",
@@ -42,7 +41,7 @@ pub(super) fn anthropic_kind(status: u16) -> &'static str {
         429 => "rate_limit_error",
         503 | 529 => "overloaded_error",
         504 => "timeout_error",
-        400..=499 => "invalid_request_error",
+        s if (400..500).contains(&s) => "invalid_request_error",
         _ => "api_error",
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{text_of, unsupported_param};
+use super::{set, text_of, unsupported_param};
 use crate::error::ApiError;
 use crate::translate::RequestCtx;
 
@@ -124,12 +124,13 @@ fn convert_tools(tools: &[Value], ctx: &RequestCtx) -> Result<Vec<Value>, ApiErr
         })?;
         let mut function = json!({"name": name});
         if let Some(d) = t.get("description").filter(|d| d.is_string()) {
-            function["description"] = d.clone();
+            set(&mut function, "description", d.clone());
         }
-        function["parameters"] = t
+        let parameters = t
             .get("input_schema")
             .cloned()
             .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+        set(&mut function, "parameters", parameters);
         out.push(json!({"type": "function", "function": function}));
     }
     Ok(out)
@@ -255,13 +256,13 @@ fn assistant_message(content: Option<&Value>, i: usize) -> Result<Value, ApiErro
     }
     let mut msg = json!({"role": "assistant", "content": text});
     if !calls.is_empty() {
-        msg["tool_calls"] = Value::Array(calls);
+        set(&mut msg, "tool_calls", Value::Array(calls));
     }
     if let Some(r) = reasoning {
-        msg["reasoning_content"] = Value::String(r);
+        set(&mut msg, "reasoning_content", Value::String(r));
     }
     if !thinking_blocks.is_empty() {
-        msg["thinking_blocks"] = Value::Array(thinking_blocks);
+        set(&mut msg, "thinking_blocks", Value::Array(thinking_blocks));
     }
     Ok(msg)
 }

@@ -2,9 +2,10 @@
 
 use serde_json::{json, Value};
 
-use super::anthropic_usage;
 use super::errors::anthropic_error_type;
 use super::inbound_response::{message_id, stop_reason};
+use super::wire::{text, Chunk, Delta, ToolCall};
+use super::{anthropic_usage, complete_event};
 use crate::translate::sse::{write_event, SseEvent, SseParser};
 use crate::translate::{RequestCtx, StreamTranslator, Usage};
 
@@ -33,6 +34,8 @@ pub struct ChatToMessagesStream {
     open: Open,
     next_index: u64,
     closed_tools: Vec<u64>,
+    /// Id of the latest tool call, to tell a new call from a continuation.
+    tool_id: String,
     finish: Option<String>,
     usage: Usage,
     state: State,
@@ -52,24 +55,24 @@ impl ChatToMessagesStream {
             open: Open::None,
             next_index: 0,
             closed_tools: Vec::new(),
+            tool_id: String::new(),
             finish: None,
             usage: Usage::default(),
             state: State::Open,
         }
     }
 
-    fn start(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+    fn start(&mut self, chunk: &Chunk, out: &mut Vec<u8>) {
         if self.started {
             return;
         }
         self.started = true;
-        if let Some(m) = chunk.get("model").and_then(Value::as_str) {
-            self.model = m.to_string();
+        if let Some(m) = &chunk.model {
+            self.model.clone_from(m);
         }
-        let id = message_id(chunk.get("id").and_then(Value::as_str).unwrap_or_default());
         let message = json!({
-            "id": id, "type": "message", "role": "assistant", "model": self.model,
-            "content": [], "stop_reason": null, "stop_sequence": null,
+            "id": message_id(text(&chunk.id)), "type": "message", "role": "assistant",
+            "model": self.model, "content": [], "stop_reason": null, "stop_sequence": null,
             // OpenAI reports usage only at the end; message_delta carries the real counts.
             "usage": {"input_tokens": 0, "output_tokens": 0},
         });
@@ -124,11 +127,11 @@ impl ChatToMessagesStream {
             self.complete(out);
             return;
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+        let Ok(chunk) = serde_json::from_str::<Chunk>(data) else {
             self.fail(out, "api_error", "malformed event in the upstream stream");
             return;
         };
-        if let Some(err) = chunk.get("error") {
+        if let Some(err) = &chunk.error {
             let field = |k: &str| err.get(k).and_then(Value::as_str);
             let kind = anthropic_error_type(field("type"), field("code"));
             let message = field("message").unwrap_or("upstream error").to_string();
@@ -136,79 +139,73 @@ impl ChatToMessagesStream {
             return;
         }
         self.start(&chunk, out);
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+        if let Some(u) = chunk.usage.as_ref().filter(|u| u.is_object()) {
             self.usage = Usage::from_openai(u);
         }
-        let Some(choice) = chunk.pointer("/choices/0") else {
+        let Some(choice) = chunk.choices.as_ref().and_then(|c| c.first()) else {
             return;
         };
-        if let Some(d) = choice.get("delta") {
+        if let Some(d) = &choice.delta {
             self.translate_delta(d, out);
         }
-        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
-            self.finish = Some(f.to_string());
+        if let Some(f) = &choice.finish_reason {
+            self.finish = Some(f.clone());
         }
     }
 
-    fn translate_delta(&mut self, d: &Value, out: &mut Vec<u8>) {
-        let s = |k: &str| d.get(k).and_then(Value::as_str).filter(|t| !t.is_empty());
+    fn translate_delta(&mut self, d: &Delta, out: &mut Vec<u8>) {
         let thinking_block = || json!({"type": "thinking", "thinking": "", "signature": ""});
-        let reasoning = s("reasoning_content").or_else(|| s("reasoning"));
+        let reasoning = nonempty(&d.reasoning_content).or(nonempty(&d.reasoning));
         if let Some(r) = reasoning {
             let delta = json!({"type": "thinking_delta", "thinking": r});
             self.delta(Open::Thinking, thinking_block(), delta, out);
         }
-        for b in d
-            .get("thinking_blocks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = |k: &str| b.get(k).and_then(Value::as_str).filter(|t| !t.is_empty());
-            if b.get("type").and_then(Value::as_str) == Some("redacted_thinking") {
+        for b in d.thinking_blocks.iter().flatten() {
+            if text(&b.kind) == "redacted_thinking" {
                 self.close(out);
-                let block =
-                    json!({"type": "redacted_thinking", "data": field("data").unwrap_or_default()});
+                let block = json!({"type": "redacted_thinking", "data": text(&b.data)});
                 self.ensure(Open::Thinking, block, out);
                 self.close(out);
                 continue;
             }
             // reasoning_content already carried the text when both are present.
-            if let Some(t) = field("thinking").filter(|_| reasoning.is_none()) {
+            if let Some(t) = nonempty(&b.thinking).filter(|_| reasoning.is_none()) {
                 let delta = json!({"type": "thinking_delta", "thinking": t});
                 self.delta(Open::Thinking, thinking_block(), delta, out);
             }
-            if let Some(sig) = field("signature") {
+            if let Some(sig) = nonempty(&b.signature) {
                 let delta = json!({"type": "signature_delta", "signature": sig});
                 self.delta(Open::Thinking, thinking_block(), delta, out);
             }
         }
-        if let Some(t) = s("content") {
+        if let Some(t) = nonempty(&d.content) {
             let block = json!({"type": "text", "text": ""});
             let delta = json!({"type": "text_delta", "text": t});
             self.delta(Open::Text, block, delta, out);
         }
-        for call in d
-            .get("tool_calls")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for call in d.tool_calls.iter().flatten() {
             self.tool_call(call, out);
         }
     }
 
-    fn tool_call(&mut self, call: &Value, out: &mut Vec<u8>) {
-        let i = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-        // A finished block cannot be reopened; OpenAI never interleaves calls anyway.
-        if self.closed_tools.contains(&i) {
+    fn tool_call(&mut self, call: &ToolCall, out: &mut Vec<u8>) {
+        let i = call.index.unwrap_or(0);
+        let id = text(&call.id);
+        // Some servers send every call whole with the same (or no) index: a new id starts
+        // a new block even when the index repeats.
+        let new_call = !id.is_empty() && id != self.tool_id;
+        if new_call {
+            self.close(out);
+            self.tool_id = id.to_string();
+        } else if self.open != Open::Tool(i) && self.closed_tools.contains(&i) {
+            // A finished block cannot be reopened; OpenAI never interleaves calls anyway.
             return;
         }
-        let f = |p: &str| call.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        let block =
-            json!({"type": "tool_use", "id": f("/id"), "name": f("/function/name"), "input": {}});
+        let f = call.function.as_ref();
+        let name = f.map_or("", |f| text(&f.name));
+        let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
         self.ensure(Open::Tool(i), block, out);
-        let args = f("/function/arguments");
+        let args = f.map_or("", |f| text(&f.arguments));
         if !args.is_empty() {
             let delta = json!({"type": "input_json_delta", "partial_json": args});
             self.delta(Open::Tool(i), Value::Null, delta, out);
@@ -216,7 +213,7 @@ impl ChatToMessagesStream {
     }
 
     fn complete(&mut self, out: &mut Vec<u8>) {
-        self.start(&Value::Null, out);
+        self.start(&Chunk::default(), out);
         self.close(out);
         let delta = json!({
             "type": "message_delta",
@@ -255,7 +252,8 @@ impl StreamTranslator for ChatToMessagesStream {
         if self.state != State::Open {
             return out;
         }
-        if let Some(ev) = self.parser.finish() {
+        // An unterminated last event counts only if it is whole; a cut one is truncation.
+        if let Some(ev) = self.parser.finish().filter(complete_event) {
             self.handle(ev, &mut out);
         }
         if self.state == State::Open {
@@ -276,4 +274,8 @@ impl StreamTranslator for ChatToMessagesStream {
     fn usage(&self) -> Usage {
         self.usage
     }
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|t| !t.is_empty())
 }

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::set;
 use crate::error::ApiError;
 
 /// One system text, in order; `cache_control` kept for prompt caching.
@@ -51,7 +52,7 @@ pub(super) fn convert(messages: Option<&Value>) -> Result<Converted, ApiError> {
         };
         // LiteLLM lets a whole message carry cache_control; it marks the message's last block.
         if let (Some(cc), Some(last)) = (msg.get("cache_control"), blocks.last_mut()) {
-            last["cache_control"] = cc.clone();
+            set(last, "cache_control", cc.clone());
         }
         let turn = if role == "assistant" {
             "assistant"
@@ -119,7 +120,7 @@ fn trim_final_assistant(messages: &mut Vec<Value>) {
     } else if trimmed.is_empty() {
         messages.pop();
     } else {
-        block["text"] = Value::String(trimmed.to_string());
+        set(block, "text", Value::String(trimmed.to_string()));
     }
 }
 
@@ -160,7 +161,7 @@ fn system_texts(msg: &Value, i: usize, out: &mut Vec<SystemText>) -> Result<(), 
 fn text_block(text: &str, part: Option<&Value>) -> Value {
     let mut block = json!({"type": "text", "text": text});
     if let Some(cc) = part.and_then(|p| p.get("cache_control")) {
-        block["cache_control"] = cc.clone();
+        set(&mut block, "cache_control", cc.clone());
     }
     block
 }
@@ -220,7 +221,7 @@ fn content_part(part: &Value, i: usize, j: usize) -> Result<Option<Value>, ApiEr
     let mut block = block;
     if block.get("cache_control").is_none() {
         if let Some(cc) = part.get("cache_control") {
-            block["cache_control"] = cc.clone();
+            set(&mut block, "cache_control", cc.clone());
         }
     }
     Ok(Some(block))
@@ -349,11 +350,11 @@ fn tool_result(msg: &Value, i: usize) -> Result<Value, ApiError> {
         .ok_or_else(|| bad(format!("messages[{i}].tool_call_id is required")))?;
     let mut block = json!({"type": "tool_result", "tool_use_id": id});
     match msg.get("content") {
-        Some(Value::String(s)) if !s.is_empty() => block["content"] = json!(s),
+        Some(Value::String(s)) if !s.is_empty() => set(&mut block, "content", json!(s)),
         Some(Value::Array(_)) => {
             let parts = user_blocks(msg.get("content"), i)?;
             if !parts.is_empty() {
-                block["content"] = Value::Array(parts);
+                set(&mut block, "content", Value::Array(parts));
             }
         }
         _ => {}

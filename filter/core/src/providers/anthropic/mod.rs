@@ -16,6 +16,7 @@ mod request;
 mod response;
 mod stream;
 mod tools;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -30,8 +31,10 @@ pub use stream::MessagesToChatStream;
 
 use serde_json::{json, Value};
 
+use crate::config::Deployment;
 use crate::error::{ApiError, Fault};
 use crate::translate::Usage;
+use wire::AnthropicUsage;
 
 /// Value of the `anthropic-version` request header.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -49,6 +52,11 @@ pub fn upstream_path(base_path: &str) -> String {
     } else {
         format!("{base}/v1/messages")
     }
+}
+
+/// The provider credential header (`x-api-key`); send [`ANTHROPIC_VERSION`] with it.
+pub fn auth_header(dep: &Deployment) -> Option<(&'static str, String)> {
+    dep.api_key.as_ref().map(|k| ("x-api-key", k.clone()))
 }
 
 /// A 502 for an upstream body we cannot make sense of.
@@ -85,26 +93,26 @@ fn finish_reason(stop_reason: Option<&str>) -> &'static str {
     }
 }
 
-/// Reads an Anthropic `usage` object; input tokens exclude cached ones there.
-fn read_usage(usage: Option<&Value>, into: &mut Usage) {
-    let Some(u) = usage else { return };
-    let n = |k: &str| u.get(k).and_then(Value::as_u64);
-    // message_delta repeats only what changed; keep earlier values for absent fields.
-    let input = n("input_tokens");
-    let read = n("cache_read_input_tokens");
-    let created = n("cache_creation_input_tokens");
-    if input.is_some() || read.is_some() || created.is_some() {
+/// Adds an Anthropic `usage` report; input tokens exclude cached ones there, and
+/// `message_delta` repeats only some counts, so absent ones keep their earlier values.
+fn read_usage(u: &AnthropicUsage, into: &mut Usage) {
+    if u.input_tokens.is_some()
+        || u.cache_read_input_tokens.is_some()
+        || u.cache_creation_input_tokens.is_some()
+    {
         let old_plain = into
             .prompt_tokens
             .saturating_sub(into.cached_tokens + into.cache_creation_tokens);
-        let plain = input.unwrap_or(old_plain);
-        let read = read.unwrap_or(into.cached_tokens);
-        let created = created.unwrap_or(into.cache_creation_tokens);
+        let plain = u.input_tokens.unwrap_or(old_plain);
+        let read = u.cache_read_input_tokens.unwrap_or(into.cached_tokens);
+        let created = u
+            .cache_creation_input_tokens
+            .unwrap_or(into.cache_creation_tokens);
         into.prompt_tokens = plain + read + created;
         into.cached_tokens = read;
         into.cache_creation_tokens = created;
     }
-    if let Some(out) = n("output_tokens") {
+    if let Some(out) = u.output_tokens {
         into.completion_tokens = out;
     }
 }
@@ -113,10 +121,18 @@ fn read_usage(usage: Option<&Value>, into: &mut Usage) {
 fn usage_json(u: &Usage) -> Value {
     let mut v = u.to_openai();
     if let Some(details) = v.get_mut("prompt_tokens_details") {
-        details["cache_creation_tokens"] = json!(u.cache_creation_tokens);
+        set(
+            details,
+            "cache_creation_tokens",
+            json!(u.cache_creation_tokens),
+        );
     }
-    v["cache_creation_input_tokens"] = json!(u.cache_creation_tokens);
-    v["cache_read_input_tokens"] = json!(u.cached_tokens);
+    set(
+        &mut v,
+        "cache_creation_input_tokens",
+        json!(u.cache_creation_tokens),
+    );
+    set(&mut v, "cache_read_input_tokens", json!(u.cached_tokens));
     v
 }
 
@@ -128,6 +144,19 @@ fn anthropic_usage(u: &Usage) -> Value {
         "cache_read_input_tokens": u.cached_tokens,
         "output_tokens": u.completion_tokens,
     })
+}
+
+/// Sets `key` on a JSON object (no-op on other values, where indexing would panic).
+fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(key.to_string(), value);
+    }
+}
+
+/// True when an event's data is whole JSON (or the `[DONE]` marker).
+fn complete_event(ev: &crate::translate::sse::SseEvent) -> bool {
+    let data = ev.data.trim();
+    data == "[DONE]" || serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok()
 }
 
 /// The text of a `{"type":"text"}` block list or a plain string.

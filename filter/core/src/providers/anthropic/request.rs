@@ -3,13 +3,16 @@
 use serde_json::{json, Map, Value};
 
 use super::messages::{self, SystemText};
-use super::{tools, unsupported_param};
+use super::{set, tools, unsupported_param};
 use crate::error::ApiError;
 use crate::translate::RequestCtx;
 
+/// True for a parameter value that asks for nothing.
+type Neutral = fn(&Value) -> bool;
+
 /// OpenAI parameters Anthropic has no equivalent for, each with the values that ask for
 /// nothing (those are accepted silently: clients often send defaults).
-const UNSUPPORTED: &[(&str, fn(&Value) -> bool)] = &[
+const UNSUPPORTED: &[(&str, Neutral)] = &[
     ("n", |v| v.as_u64() == Some(1)),
     ("logprobs", |v| *v == Value::Bool(false)),
     ("top_logprobs", |_| false),
@@ -164,7 +167,7 @@ fn system_value(parts: Vec<SystemText>) -> Option<Value> {
             .map(|p| {
                 let mut b = json!({"type": "text", "text": p.text});
                 if let Some(cc) = p.cache_control {
-                    b["cache_control"] = cc;
+                    set(&mut b, "cache_control", cc);
                 }
                 b
             })

@@ -1,7 +1,9 @@
 //! Anthropic Messages response -> OpenAI chat completion.
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::wire::AnthropicUsage;
 use super::{finish_reason, read_usage, upstream_error, usage_json, ANSWER_TOOL_PREFIX};
 use crate::error::ApiError;
 use crate::translate::{unix_now, RequestCtx, Usage};
@@ -88,7 +90,12 @@ pub fn messages_to_chat(resp: &Value, ctx: &RequestCtx) -> Result<(Value, Usage)
         message.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
     }
     let mut usage = Usage::default();
-    read_usage(resp.get("usage"), &mut usage);
+    if let Some(u) = resp.get("usage") {
+        read_usage(
+            &AnthropicUsage::deserialize(u).unwrap_or_default(),
+            &mut usage,
+        );
+    }
     let model = resp
         .get("model")
         .and_then(Value::as_str)

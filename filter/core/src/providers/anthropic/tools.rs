@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ANSWER_TOOL_PREFIX;
+use super::{set, ANSWER_TOOL_PREFIX};
 use crate::error::ApiError;
 
 /// System instruction for `response_format: {"type": "json_object"}` (Anthropic has no JSON mode).
@@ -28,7 +28,7 @@ pub(super) fn plan(req: &Map<String, Value>, thinking: bool) -> Result<ToolPlan,
     if req.get("parallel_tool_calls") == Some(&Value::Bool(false)) {
         let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
         if c["type"] != "none" {
-            c["disable_parallel_tool_use"] = json!(true);
+            set(c, "disable_parallel_tool_use", json!(true));
         }
     }
     let mut system_note = None;
@@ -100,14 +100,15 @@ fn convert_tools(tools: Option<&Value>) -> Result<Vec<Value>, ApiError> {
             .and_then(|f| f.get("description"))
             .filter(|d| d.is_string())
         {
-            t["description"] = d.clone();
+            set(&mut t, "description", d.clone());
         }
-        t["input_schema"] = match f.and_then(|f| f.get("parameters")) {
+        let schema = match f.and_then(|f| f.get("parameters")) {
             Some(p @ Value::Object(_)) => p.clone(),
             _ => json!({"type": "object", "properties": {}}),
         };
+        set(&mut t, "input_schema", schema);
         if let Some(cc) = tool.get("cache_control") {
-            t["cache_control"] = cc.clone();
+            set(&mut t, "cache_control", cc.clone());
         }
         out.push(t);
     }
