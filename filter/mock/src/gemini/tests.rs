@@ -19,6 +19,7 @@ fn call_with(path: &str, query: &str, headers: &HeaderMap, body: &Value) -> Repl
         method: &Method::POST,
         path,
         body: text.as_bytes(),
+        headers,
         name: "g",
     };
     answer(&req, &RequestMeta { query, headers })
@@ -112,6 +113,7 @@ fn bad_requests_are_400_invalid_argument() {
         method: &Method::POST,
         path: GEN,
         body: b"{nope",
+        headers: &keyed(),
         name: "g",
     };
     let h = keyed();
@@ -265,6 +267,7 @@ fn models_list_and_count_tokens() {
         method: &Method::GET,
         path: "/v1beta/models",
         body: b"",
+        headers: &keyed(),
         name: "g",
     };
     let h = keyed();

@@ -24,6 +24,7 @@ fn call(body: &Value) -> Reply {
         method: &Method::POST,
         path: "/v1/responses",
         body: text.as_bytes(),
+        headers: &hyper::HeaderMap::new(),
         name: "alpha",
     };
     answer(&req)
