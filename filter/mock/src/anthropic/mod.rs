@@ -1,6 +1,6 @@
 //! Anthropic face: `POST …/v1/messages` (any base path, any query such as `?beta=true`),
 //! validated and answered in the shapes of the recordings in
-//! `shared/fixtures/providers/anthropic/`.
+//! `fixtures/providers/anthropic/`.
 
 mod messages;
 mod stream;

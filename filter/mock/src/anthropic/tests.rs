@@ -44,10 +44,10 @@ fn ask(text: &str, extra: Value) -> Value {
 fn recorded(name: &str) -> Value {
     let text = match name {
         "text" => {
-            include_str!("../../../../../shared/fixtures/providers/anthropic/messages-text.json")
+            include_str!("../../../../fixtures/providers/anthropic/messages-text.json")
         }
         "stream" => include_str!(
-            "../../../../../shared/fixtures/providers/anthropic/messages-stream-text.json"
+            "../../../../fixtures/providers/anthropic/messages-stream-text.json"
         ),
         _ => unreachable!(),
     };

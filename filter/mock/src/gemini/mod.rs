@@ -1,7 +1,7 @@
 //! Gemini face: `POST …/models/{model}:generateContent`, `:streamGenerateContent`
 //! (SSE with `alt=sse`, else the streamed JSON array), `:embedContent`,
 //! `:batchEmbedContents`, `:countTokens`, and `GET …/models`. Shapes follow the
-//! recordings in `shared/fixtures/providers/gemini/`.
+//! recordings in `fixtures/providers/gemini/`.
 
 mod embed;
 mod generate;

@@ -10,7 +10,7 @@ use crate::reply::Reply;
 macro_rules! fixture {
     ($name:literal) => {
         serde_json::from_str::<Value>(include_str!(concat!(
-            "../../../../../shared/fixtures/providers/openai/",
+            "../../../../fixtures/providers/openai/",
             $name,
             ".json"
         )))

@@ -17,7 +17,7 @@ use crate::translate::{RequestCtx, StreamTranslator};
 macro_rules! fixture {
     ($path:literal) => {
         $crate::providers::anthropic::tests::parse_fixture(include_str!(concat!(
-            "../../../../../../../shared/fixtures/providers/",
+            "../../../../../../fixtures/providers/",
             $path
         )))
     };

@@ -8,7 +8,7 @@ use crate::translate::{RequestCtx, StreamTranslator};
 macro_rules! fixture {
     ($path:literal) => {{
         let text = include_str!(concat!(
-            "../../../../../../../shared/fixtures/providers/",
+            "../../../../../../fixtures/providers/",
             $path
         ));
         serde_json::from_str::<serde_json::Value>(text).unwrap()

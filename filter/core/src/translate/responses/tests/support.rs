@@ -10,7 +10,7 @@ use crate::translate::StreamTranslator;
 macro_rules! fixture {
     ($name:literal) => {
         $crate::translate::responses::tests::support::parse(include_str!(concat!(
-            "../../../../../../../shared/fixtures/providers/openai/",
+            "../../../../../../fixtures/providers/openai/",
             $name,
             ".json"
         )))
