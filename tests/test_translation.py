@@ -247,3 +247,40 @@ def test_stream_that_ends_early_gets_an_error_event_not_a_clean_end(stack):
     assert '"partial"' in r.text
     last = json.loads(events[-1])
     assert "error" in last, events[-1]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_effort_to_anthropic_thinking(stack, oai, stream):
+    _, m = stack
+    msgs = [{"role": "user", "content": "think about it"}]
+    if stream:
+        chunks = list(oai.chat.completions.create(model="claude", messages=msgs,
+                                                  reasoning_effort="low", stream=True))
+        reasoning = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+                            for c in chunks if c.choices)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        r = oai.chat.completions.create(model="claude", messages=msgs, reasoning_effort="low")
+        reasoning = r.choices[0].message.model_extra.get("reasoning_content")
+        text = r.choices[0].message.content
+    sent = json.loads(m.requests()[-1]["body"])
+    assert sent["thinking"]["type"] == "enabled"
+    assert sent["max_tokens"] > sent["thinking"]["budget_tokens"]
+    assert reasoning, "thinking must come back as reasoning_content"
+    assert text == "[tx] think about it"
+
+
+def test_unsupported_param_is_refused_without_drop_params(mock_factory, gateway_factory):
+    m = mock_factory("strict")
+    gw = gateway_factory(f"""
+model_list:
+  - model_name: claude
+    litellm_params: {{model: anthropic/claude-x, api_base: "{m.base_url}", api_key: os.environ/ANTHROPIC_KEY}}
+""", env=ENV)
+    r = httpx.post(gw.url + "/v1/chat/completions", timeout=30, json={
+        "model": "claude", "logit_bias": {"50256": -100}, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["param"] == "logit_bias"
+    assert "drop_params" in err["message"]
+    assert m.requests() == []

@@ -278,9 +278,16 @@ fn socket_address(address: &str, port: u16) -> Value {
     json!({"socket_address": {"address": address, "port_value": port}})
 }
 
-/// Listener buffer limit: the config's body limit plus headroom, capped to the proto's u32.
+/// Translated non-streamed answers (a large embeddings batch, say) are buffered
+/// whole in the response direction, which the same listener limit bounds.
+pub const MIN_BUFFER_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Listener buffer limit: the config's body limit plus headroom (the filter, not
+/// Envoy, refuses oversize requests), at least [`MIN_BUFFER_BYTES`], capped to the proto's u32.
 pub fn buffer_limit(cfg: &Config) -> u64 {
-    (cfg.max_request_bytes as u64 + BUFFER_HEADROOM_BYTES).min(u64::from(u32::MAX))
+    (cfg.max_request_bytes as u64 + BUFFER_HEADROOM_BYTES)
+        .max(MIN_BUFFER_BYTES)
+        .min(u64::from(u32::MAX))
 }
 
 /// The longest timeout any deployment may use, plus headroom.

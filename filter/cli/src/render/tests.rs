@@ -298,10 +298,16 @@ fn wasm_filter_settings() {
 #[test]
 fn buffer_limit_has_headroom() {
     let b = rendered(&full_env);
+    // Small request limits still leave room to buffer large translated answers.
     assert_eq!(
         b["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"],
-        2 * 1024 * 1024 + 65_536
+        MIN_BUFFER_BYTES
     );
+    let cfg = Config {
+        max_request_bytes: 32 * 1024 * 1024,
+        ..Config::default()
+    };
+    assert_eq!(buffer_limit(&cfg), 32 * 1024 * 1024 + 65_536);
     let cfg = Config {
         max_request_bytes: 4096 * 1024 * 1024,
         ..Config::default()
