@@ -266,3 +266,18 @@ def test_oversize_chunked_upload_without_content_length(stack):
                    headers={"authorization": f"Bearer {MASTER}", "content-type": "application/json"},
                    timeout=30)
     assert_openai_error(r, 413, "larger than the limit")
+
+
+def test_deployment_timeout_is_enforced(mock_factory, gateway_factory):
+    m = mock_factory("slow")
+    gw = gateway_factory(f"""
+model_list:
+  - model_name: slow
+    litellm_params: {{model: openai/slow, api_base: "{m.base_url}/v1", timeout: 1}}
+""")
+    m.script({"delay_ms": 4000})
+    r = httpx.post(gw.url + "/v1/chat/completions", timeout=30,
+                   json={"model": "slow", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 504, r.text
+    assert r.elapsed.total_seconds() < 3.5
+    assert r.json()["error"]["type"] == "upstream_error"

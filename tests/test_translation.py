@@ -284,3 +284,16 @@ model_list:
     assert err["param"] == "logit_bias"
     assert "drop_params" in err["message"]
     assert m.requests() == []
+
+
+def test_provider_prefixed_passthrough_substitutes_the_key(stack):
+    gw, m = stack
+    m.clear()
+    r = httpx.post(gw.url + "/anthropic/v1/messages/count_tokens?beta=true", timeout=30,
+                   headers={"x-api-key": MASTER, "anthropic-version": "2023-06-01"},
+                   json={"model": "claude", "messages": [{"role": "user", "content": "count me"}]})
+    assert r.headers["x-mock-name"] == "tx"
+    req = m.requests()[-1]
+    assert req["path"] == "/v1/messages/count_tokens?beta=true"
+    assert req["headers"]["x-api-key"] == "ak-upstream"
+    assert json.loads(req["body"])["model"] == "claude-sonnet-4-5"
