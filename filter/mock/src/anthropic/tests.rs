@@ -46,9 +46,9 @@ fn recorded(name: &str) -> Value {
         "text" => {
             include_str!("../../../../fixtures/providers/anthropic/messages-text.json")
         }
-        "stream" => include_str!(
-            "../../../../fixtures/providers/anthropic/messages-stream-text.json"
-        ),
+        "stream" => {
+            include_str!("../../../../fixtures/providers/anthropic/messages-stream-text.json")
+        }
         _ => unreachable!(),
     };
     serde_json::from_str(text).unwrap()

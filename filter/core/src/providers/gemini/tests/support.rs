@@ -7,10 +7,7 @@ use crate::translate::{RequestCtx, StreamTranslator};
 /// A recorded interaction from shared/fixtures/providers/.
 macro_rules! fixture {
     ($path:literal) => {{
-        let text = include_str!(concat!(
-            "../../../../../../fixtures/providers/",
-            $path
-        ));
+        let text = include_str!(concat!("../../../../../../fixtures/providers/", $path));
         serde_json::from_str::<serde_json::Value>(text).unwrap()
     }};
 }
