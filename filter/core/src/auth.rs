@@ -10,6 +10,8 @@ pub enum Principal {
     Master,
     /// No master key is configured, so the gateway is open (LiteLLM's behaviour).
     Anonymous,
+    /// A virtual key (API-created or declared in config).
+    Key(Box<crate::keys::KeyRecord>),
 }
 
 /// Extracts the bearer token from an Authorization header value.

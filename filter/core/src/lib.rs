@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
+pub mod keys;
 pub mod models;
 pub mod provider;
 pub mod providers;

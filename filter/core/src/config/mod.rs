@@ -6,6 +6,7 @@
 pub mod env;
 pub mod raw;
 
+use crate::keys::record::{hash_key, mask_key, parse_duration, KeyRecord, Role};
 use crate::provider::Provider;
 use crate::upstream::Upstream;
 use raw::{AliasTarget, FallbackList, RawConfig};
@@ -14,6 +15,8 @@ use std::fmt;
 
 /// Request body limit when general_settings.max_request_size_mb is absent.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Key API capacity when general_settings.max_keys is absent.
+pub const DEFAULT_MAX_KEYS: usize = 10_000;
 /// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 
@@ -84,6 +87,10 @@ pub struct Deployment {
     pub max_input_tokens: Option<u64>,
     /// Default max_tokens for providers that require one.
     pub max_tokens: Option<u64>,
+    /// Access groups this deployment's model group belongs to.
+    pub access_groups: Vec<String>,
+    /// Restricted to admin and internal_user keys.
+    pub internal_only: bool,
 }
 
 /// A public alias for a model group.
@@ -124,6 +131,10 @@ pub struct Config {
     pub default_fallbacks: Vec<String>,
     /// Drop unsupported params instead of refusing them.
     pub drop_params: bool,
+    /// Keys declared in config, by token hash.
+    pub declared_keys: BTreeMap<String, KeyRecord>,
+    /// Most keys the key API may create.
+    pub max_keys: usize,
 }
 
 impl Config {
@@ -216,6 +227,7 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             None => 5_000,
         },
         drop_params: ls.drop_params.unwrap_or(false),
+        max_keys: raw.general_settings.max_keys.unwrap_or(DEFAULT_MAX_KEYS),
         ..Config::default()
     };
     if matches!(cfg.master_key.as_deref(), Some("")) {
@@ -292,7 +304,98 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             cfg.default_fallbacks.push(name.clone());
         }
     }
+    for (i, k) in raw.keys.iter().enumerate() {
+        let rec = declared_key(i, k, &cfg)?;
+        if cfg.declared_keys.contains_key(&rec.token) {
+            return Err(ConfigError::at(format!("keys[{i}]"), "duplicate key"));
+        }
+        cfg.declared_keys.insert(rec.token.clone(), rec);
+    }
     Ok(cfg)
+}
+
+fn declared_key(i: usize, k: &raw::RawKey, cfg: &Config) -> Result<KeyRecord, ConfigError> {
+    let base = format!("keys[{i}]");
+    let (token, key_name) = match (&k.key, &k.token) {
+        (Some(key), None) if key.starts_with("sk-") && key.len() >= 8 => {
+            (hash_key(key), mask_key(key))
+        }
+        (Some(_), None) => {
+            return Err(ConfigError::at(
+                format!("{base}.key"),
+                "must start with sk- and have at least 8 characters",
+            ))
+        }
+        (None, Some(t)) if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) => {
+            (t.to_ascii_lowercase(), "sk-...????".to_string())
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::at(
+                format!("{base}.token"),
+                "must be a 64-character hex SHA-256",
+            ))
+        }
+        _ => return Err(ConfigError::at(base, "give exactly one of key or token")),
+    };
+    let role = match k.role.as_deref() {
+        None => Role::InternalUser,
+        Some(r) => {
+            serde_json::from_value(serde_json::Value::String(r.to_string())).map_err(|_| {
+                ConfigError::at(
+                    format!("{base}.role"),
+                    format!("unknown role {r:?} (proxy_admin, internal_user, customer)"),
+                )
+            })?
+        }
+    };
+    if role == Role::Customer && k.models.is_empty() {
+        return Err(ConfigError::at(
+            format!("{base}.models"),
+            "customer keys must list their models",
+        ));
+    }
+    if let Some(d) = &k.budget_duration {
+        if parse_duration(d).is_none() {
+            return Err(ConfigError::at(
+                format!("{base}.budget_duration"),
+                format!("invalid duration {d:?} (e.g. 30d, 1h)"),
+            ));
+        }
+    }
+    for (alias, target) in &k.aliases {
+        if cfg.resolve_group(target).is_none() {
+            return Err(ConfigError::at(
+                format!("{base}.aliases.{alias}"),
+                format!("unknown model group {target:?}"),
+            ));
+        }
+    }
+    Ok(KeyRecord {
+        token,
+        key_name,
+        key_alias: k.key_alias.clone(),
+        models: k.models.clone(),
+        max_budget: k.max_budget,
+        budget_duration: k.budget_duration.clone(),
+        soft_budget: k.soft_budget,
+        rpm_limit: k.rpm_limit,
+        tpm_limit: k.tpm_limit,
+        max_parallel_requests: k.max_parallel_requests,
+        model_rpm_limit: k.model_rpm_limit.clone(),
+        model_tpm_limit: k.model_tpm_limit.clone(),
+        metadata: k.metadata.clone(),
+        team_id: k.team_id.clone(),
+        user_id: k.user_id.clone(),
+        expires_at: None,
+        allowed_routes: k.allowed_routes.clone(),
+        role,
+        aliases: k.aliases.clone(),
+        blocked: k.blocked,
+        created_at: 0,
+        updated_at: 0,
+        spend: 0.0,
+        declared: true,
+    })
 }
 
 fn fallback_chains(
@@ -424,6 +527,8 @@ fn build_deployment(
         )?,
         max_input_tokens: mi.max_input_tokens,
         max_tokens: lp.max_tokens,
+        access_groups: mi.access_groups.clone(),
+        internal_only: mi.internal_only,
     })
 }
 

@@ -22,6 +22,61 @@ pub struct RawConfig {
     /// Proxy-wide settings: master key, request size limit.
     #[serde(default)]
     pub general_settings: GeneralSettings,
+    /// Virtual keys declared in config (GitOps); read-only through the key API.
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+}
+
+/// A declared virtual key: the plaintext (normally `os.environ/VAR`) or its hash,
+/// plus the same fields as `/key/generate`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    /// Plaintext `sk-...` key.
+    pub key: Option<String>,
+    /// Hex SHA-256 of the key, when the plaintext is not given.
+    pub token: Option<String>,
+    /// Human name.
+    pub key_alias: Option<String>,
+    /// Models the key may use.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Spend cap in USD.
+    pub max_budget: Option<f64>,
+    /// Budget reset period.
+    pub budget_duration: Option<String>,
+    /// Alerting threshold in USD.
+    pub soft_budget: Option<f64>,
+    /// Requests per minute.
+    pub rpm_limit: Option<u64>,
+    /// Tokens per minute.
+    pub tpm_limit: Option<u64>,
+    /// Concurrent requests.
+    pub max_parallel_requests: Option<u64>,
+    /// Requests per minute per model.
+    #[serde(default)]
+    pub model_rpm_limit: BTreeMap<String, u64>,
+    /// Tokens per minute per model.
+    #[serde(default)]
+    pub model_tpm_limit: BTreeMap<String, u64>,
+    /// Free-form tags (department, project, cost_center).
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Owning team.
+    pub team_id: Option<String>,
+    /// Owning user.
+    pub user_id: Option<String>,
+    /// Paths the key may call.
+    #[serde(default)]
+    pub allowed_routes: Vec<String>,
+    /// Access tier.
+    pub role: Option<String>,
+    /// Per-key model aliases.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Refuse the key.
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 /// One model_list entry.
@@ -89,6 +144,12 @@ pub struct ModelInfo {
     pub mode: Option<String>,
     /// Model used for pricing lookups.
     pub base_model: Option<String>,
+    /// Model access groups a key can be granted by name (LiteLLM's access_groups).
+    #[serde(default)]
+    pub access_groups: Vec<String>,
+    /// Only admin and internal_user keys may use this model.
+    #[serde(default)]
+    pub internal_only: bool,
 }
 
 /// A list of single-entry maps: `[{"gpt-4o": ["claude", "gemini"]}]`.
@@ -165,4 +226,6 @@ pub struct GeneralSettings {
     pub master_key: Option<String>,
     /// Largest accepted request body, in MB (LiteLLM's name).
     pub max_request_size_mb: Option<f64>,
+    /// Most virtual keys the key API may create (memory bound).
+    pub max_keys: Option<usize>,
 }
