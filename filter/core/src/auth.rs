@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 
 /// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
     /// The master key: full access.
     Master,
