@@ -115,6 +115,17 @@ impl ApiError {
         e
     }
 
+    /// 403: authenticated, but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "permission_denied", message)
+    }
+
+    /// Sets the `type` field.
+    pub fn with_kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// Sets the `param` field.
     pub fn with_param(mut self, param: &'static str) -> Self {
         self.param = Some(param);

@@ -1,5 +1,6 @@
 //! Virtual keys: records, storage, the LiteLLM-compatible key API and access rules.
 
+pub mod access;
 pub mod record;
 pub mod store;
 
