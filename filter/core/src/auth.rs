@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::keys::{self, KeyStore};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,10 +51,20 @@ pub fn presented_key(
         .map(str::to_string))
 }
 
-/// Authenticates the presented key.
-pub fn authenticate(cfg: &Config, key: Option<&str>) -> Result<Principal, ApiError> {
+/// Authenticates the presented key: the master key, else a virtual key.
+///
+/// Without a master key the gateway is open (LiteLLM's behaviour), but a presented
+/// virtual key is still recognised so its limits and model list apply.
+pub fn authenticate(
+    cfg: &Config,
+    store: &dyn KeyStore,
+    key: Option<&str>,
+    now: u64,
+) -> Result<Principal, ApiError> {
     let Some(master) = cfg.master_key.as_deref() else {
-        return Ok(Principal::Anonymous);
+        return Ok(key
+            .and_then(|k| keys::api::authenticate(store, cfg, k, now).ok())
+            .map_or(Principal::Anonymous, |r| Principal::Key(Box::new(r))));
     };
     let Some(token) = key else {
         return Err(ApiError::unauthorized(
@@ -61,10 +72,9 @@ pub fn authenticate(cfg: &Config, key: Option<&str>) -> Result<Principal, ApiErr
         ));
     };
     if constant_time_eq(token.as_bytes(), master.as_bytes()) {
-        Ok(Principal::Master)
-    } else {
-        Err(ApiError::unauthorized("Invalid API key."))
+        return Ok(Principal::Master);
     }
+    keys::api::authenticate(store, cfg, token, now).map(|r| Principal::Key(Box::new(r)))
 }
 
 /// Compares without an early exit so timing does not reveal a matching prefix.
@@ -95,7 +105,7 @@ mod tests {
     ) -> Result<Principal, ApiError> {
         let h = move |n: &str| (n == name).then(|| value.to_string());
         let key = presented_key(&h, query)?;
-        authenticate(c, key.as_deref())
+        authenticate(c, &crate::keys::MemStore::default(), key.as_deref(), 0)
     }
 
     #[test]
@@ -123,9 +133,13 @@ mod tests {
 
     #[test]
     fn open_without_master_key() {
-        assert_eq!(authenticate(&cfg(None), None), Ok(Principal::Anonymous));
+        let store = crate::keys::MemStore::default();
         assert_eq!(
-            authenticate(&cfg(None), Some("anything")),
+            authenticate(&cfg(None), &store, None, 0),
+            Ok(Principal::Anonymous)
+        );
+        assert_eq!(
+            authenticate(&cfg(None), &store, Some("anything"), 0),
             Ok(Principal::Anonymous)
         );
     }

@@ -11,6 +11,7 @@ use crate::body;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::{self, ResponsePlan};
+use crate::keys::{access, api::KeyApi, KeyStore};
 use crate::models;
 use crate::routes::{self, ClientApi, Endpoint};
 use crate::routing;
@@ -64,6 +65,8 @@ pub enum HeadersOutcome {
 /// State carried from the headers phase to the body phase.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
+    method: String,
+    path: String,
     endpoint: Endpoint,
     query: String,
     principal: Principal,
@@ -104,6 +107,18 @@ pub struct Forward {
     pub plan: ResponsePlan,
 }
 
+/// Host services a phase may need besides the request itself.
+pub struct Env<'a> {
+    /// Virtual key storage (Envoy shared data in the filter).
+    pub store: &'a dyn KeyStore,
+    /// Unix seconds.
+    pub now: u64,
+    /// Fills a buffer with secure random bytes (key generation).
+    pub random: &'a mut dyn FnMut(&mut [u8]),
+    /// A cheap uniformly random value for the weighted deployment pick.
+    pub pick: u64,
+}
+
 /// The loaded gateway: immutable after configuration, shared by all requests of a worker.
 #[derive(Debug, Clone)]
 pub struct Gateway {
@@ -128,6 +143,7 @@ impl Gateway {
         method: &str,
         full_path: &str,
         header: &dyn Fn(&str) -> Option<String>,
+        env: &mut Env<'_>,
     ) -> HeadersOutcome {
         let (path, query) = routes::split_path(full_path);
         let endpoint = match routes::classify(method, path) {
@@ -140,29 +156,46 @@ impl Gateway {
                 Ok(k) => k,
                 Err(e) => return HeadersOutcome::Reply(LocalReply::error(api, e)),
             };
-            match auth::authenticate(&self.config, key.as_deref()) {
+            match auth::authenticate(&self.config, env.store, key.as_deref(), env.now) {
                 Ok(p) => p,
                 Err(e) => return HeadersOutcome::Reply(LocalReply::error(api, e)),
             }
         } else {
             Principal::Anonymous
         };
+        if let Principal::Key(k) = &principal {
+            if let Err(e) = access::check_route(k, path.trim_end_matches('/')) {
+                return HeadersOutcome::Reply(LocalReply::error(api, e));
+            }
+        }
         let limit = self.config.max_request_bytes;
         match endpoint {
             Endpoint::Health => {
                 HeadersOutcome::Reply(json_reply(200, br#"{"status":"healthy"}"#.to_vec()))
             }
-            Endpoint::Models => HeadersOutcome::Reply(json_reply(200, models::list(&self.config))),
+            Endpoint::Models => {
+                let cfg = &self.config;
+                let body = match &principal {
+                    Principal::Key(k) => models::list(cfg, &|n| access::visible(cfg, k, n)),
+                    _ => models::list(cfg, &|_| true),
+                };
+                HeadersOutcome::Reply(json_reply(200, body))
+            }
+            Endpoint::Keys if method == "GET" || method == "DELETE" => {
+                HeadersOutcome::Reply(self.keys(&principal, method, path, query, b"", env))
+            }
             // Refusing on content-length answers before any body byte is buffered.
-            Endpoint::Inference { .. } | Endpoint::Passthrough { .. }
+            Endpoint::Inference { .. } | Endpoint::Passthrough { .. } | Endpoint::Keys
                 if header("content-length")
                     .and_then(|v| v.trim().parse::<usize>().ok())
                     .is_some_and(|n| n > limit) =>
             {
                 HeadersOutcome::Reply(LocalReply::error(api, ApiError::too_large(limit)))
             }
-            Endpoint::Inference { .. } | Endpoint::Passthrough { .. } => {
+            Endpoint::Inference { .. } | Endpoint::Passthrough { .. } | Endpoint::Keys => {
                 HeadersOutcome::ReadBody(Pending {
+                    method: method.to_string(),
+                    path: path.to_string(),
                     endpoint,
                     query: query.to_string(),
                     principal,
@@ -171,9 +204,45 @@ impl Gateway {
         }
     }
 
-    /// Phase 2: the whole body is here. `rand` drives the weighted pick.
-    pub fn on_request_body(&self, pending: &Pending, body: &[u8], rand: u64) -> BodyOutcome {
-        match self.route_body(pending, body, rand) {
+    /// Serves a key-management call as a local reply.
+    fn keys(
+        &self,
+        principal: &Principal,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &[u8],
+        env: &mut Env<'_>,
+    ) -> LocalReply {
+        let api = KeyApi {
+            store: env.store,
+            config: &self.config,
+            now: env.now,
+        };
+        match api.handle(principal, method, path, query, body, env.random) {
+            Ok((status, v)) => json_reply(status, v.to_string().into_bytes()),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Phase 2: the whole body is here.
+    pub fn on_request_body(
+        &self,
+        pending: &Pending,
+        body: &[u8],
+        env: &mut Env<'_>,
+    ) -> BodyOutcome {
+        if pending.endpoint == Endpoint::Keys {
+            return BodyOutcome::Reply(self.keys(
+                &pending.principal,
+                &pending.method,
+                &pending.path,
+                &pending.query,
+                body,
+                env,
+            ));
+        }
+        match self.route_body(pending, body, env.pick) {
             Ok(f) => BodyOutcome::Forward(Box::new(f)),
             Err(e) => BodyOutcome::Reply(LocalReply::error(pending.api(), e)),
         }
@@ -198,10 +267,17 @@ impl Gateway {
         if let Some(m) = path_model {
             head.model = m;
         }
-        let group = self
-            .config
-            .resolve_group(&head.model)
+        let key = match &pending.principal {
+            Principal::Key(k) => Some(k.as_ref()),
+            _ => None,
+        };
+        let group = access::resolve(&self.config, key, &head.model)
             .ok_or_else(|| ApiError::unknown_model(&head.model))?;
+        if let Some(k) = key {
+            if !access::may_use(&self.config, k, &head.model, group) {
+                return Err(access::model_denied(k, &head.model));
+            }
+        }
         let dep = routing::pick(&self.config, group, rand, |d| {
             exchange::request::serves(d, api)
         })
@@ -221,93 +297,6 @@ impl Gateway {
         )?;
         Ok(forward(dep, group, upstream, plan, head.stream))
     }
-
-    /// `/anthropic/*`, `/gemini/*`: the body's model (if it names a group served by
-    /// that provider) picks the deployment, else the provider's first deployment.
-    fn passthrough(
-        &self,
-        pending: &Pending,
-        provider: crate::provider::Provider,
-        rest: &str,
-        body: &[u8],
-        rand: u64,
-    ) -> Result<Forward, ApiError> {
-        let head = body::read_head(body).ok();
-        let by_model = head.as_ref().and_then(|h| {
-            let group = self.config.resolve_group(&h.model)?;
-            let dep = routing::pick(&self.config, group, rand, |d| d.provider == provider)?;
-            Some((dep, group))
-        });
-        let (dep, group) = match by_model {
-            Some(found) => found,
-            None => self
-                .config
-                .deployments
-                .iter()
-                .find(|d| d.provider == provider)
-                .map(|d| (d, d.group.as_str()))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("No {provider} deployment is configured."))
-                })?,
-        };
-        let model_head = head.filter(|_| by_model.is_some());
-        let upstream =
-            exchange::request::passthrough(dep, rest, &pending.query, body, model_head.as_ref());
-        let stream = model_head.is_some_and(|h| h.stream);
-        Ok(forward(
-            dep,
-            group,
-            upstream,
-            ResponsePlan::Passthrough,
-            stream,
-        ))
-    }
-}
-
-/// The header and body changes that send a request to `dep`.
-fn forward(
-    dep: &crate::config::Deployment,
-    group: &str,
-    upstream: exchange::UpstreamRequest,
-    plan: ResponsePlan,
-    stream: bool,
-) -> Forward {
-    let timeout = if stream {
-        dep.stream_timeout_ms
-    } else {
-        dep.timeout_ms
-    };
-    let mut set_headers = vec![
-        (CLUSTER_HEADER, dep.upstream.cluster.clone()),
-        (":path", upstream.path),
-        (":authority", dep.upstream.authority.clone()),
-        ("x-envoy-upstream-rq-timeout-ms", timeout.to_string()),
-    ];
-    set_headers.extend(upstream.headers);
-    if let Some(b) = &upstream.body {
-        set_headers.push(("content-length", b.len().to_string()));
-        set_headers.push(("content-type", "application/json".to_string()));
-    }
-    // Client credentials never reach a provider; compressed answers could not be
-    // translated or metered, so ask for identity encoding.
-    let mut remove_headers: Vec<&'static str> = exchange::request::CLIENT_CREDENTIALS
-        .iter()
-        .copied()
-        .filter(|h| !set_headers.iter().any(|(k, _)| k == h))
-        .collect();
-    remove_headers.push("accept-encoding");
-    Forward {
-        set_headers,
-        remove_headers,
-        body: upstream.body,
-        response_headers: vec![
-            ("x-litellm-model-group", group.to_string()),
-            ("x-litellm-model-id", dep.id.clone()),
-        ],
-        deployment_id: dep.id.clone(),
-        group: group.to_string(),
-        plan,
-    }
 }
 
 fn json_reply(status: u16, body: Vec<u8>) -> LocalReply {
@@ -317,6 +306,9 @@ fn json_reply(status: u16, body: Vec<u8>) -> LocalReply {
         body,
     }
 }
+
+mod forward;
+use forward::forward;
 
 #[cfg(test)]
 mod tests;

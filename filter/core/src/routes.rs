@@ -37,6 +37,8 @@ pub enum Endpoint {
         /// Path after the prefix, e.g. `/v1/messages/count_tokens`.
         rest: String,
     },
+    /// The key management API (`/key/...`); methods are checked by its handler.
+    Keys,
     /// OpenAI model list.
     Models,
     /// Liveness/readiness probe; unauthenticated.
@@ -85,6 +87,9 @@ fn inference(api: ClientApi) -> Endpoint {
 /// Classifies a request; unknown paths are 404, wrong methods 405.
 pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let trimmed = path.trim_end_matches('/');
+    if trimmed.starts_with("/key/") {
+        return Ok(Endpoint::Keys);
+    }
     // `/anthropic/...` and `/gemini/...` are the provider-prefixed spellings LiteLLM
     // users know; they reach the same translated routes.
     let unprefixed = trimmed

@@ -19,6 +19,11 @@ pub fn now_nanos() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Seconds since the epoch (0 if the host refuses).
+pub fn now_secs() -> u64 {
+    now_nanos() / 1_000_000_000
+}
+
 /// A request header value.
 pub fn request_header(name: &str) -> Option<String> {
     header(MapType::HttpRequestHeaders, name)

@@ -2,10 +2,12 @@
 
 use crate::host;
 use crate::response::{self, Body};
+use crate::store::{fill_random, SharedData};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
 use tollgate_core::exchange::ResponsePlan;
+use tollgate_core::gateway::Env;
 use tollgate_core::routing::Rng;
 use tollgate_core::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
 
@@ -50,8 +52,14 @@ impl Http {
 
     fn finish_body(&mut self, pending: Pending, size: usize) -> Action {
         let body = host::buffer(BufferType::HttpRequestBody, size);
-        let rand = self.rng.next_u64();
-        match self.gateway.on_request_body(&pending, &body, rand) {
+        let mut random = fill_random;
+        let mut env = Env {
+            store: &SharedData,
+            now: host::now_secs(),
+            random: &mut random,
+            pick: self.rng.next_u64(),
+        };
+        match self.gateway.on_request_body(&pending, &body, &mut env) {
             BodyOutcome::Reply(r) => self.reply(r),
             BodyOutcome::Forward(f) => self.forward(*f, size),
         }
@@ -93,9 +101,16 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let method = host::request_header(":method").unwrap_or_default();
         let path = host::request_header(":path").unwrap_or_default();
+        let mut random = fill_random;
+        let mut env = Env {
+            store: &SharedData,
+            now: host::now_secs(),
+            random: &mut random,
+            pick: self.rng.next_u64(),
+        };
         match self
             .gateway
-            .on_request_headers(&method, &path, &host::request_header)
+            .on_request_headers(&method, &path, &host::request_header, &mut env)
         {
             HeadersOutcome::Reply(r) => self.reply(r),
             HeadersOutcome::ReadBody(pending) if end_of_stream => self.finish_body(pending, 0),

@@ -4,6 +4,7 @@
 mod host;
 mod http;
 mod response;
+mod store;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};

@@ -1,5 +1,17 @@
 use super::*;
 
+/// A throwaway host environment: empty key store, fixed clock and randomness.
+macro_rules! test_env {
+    () => {
+        &mut crate::gateway::Env {
+            store: &crate::keys::MemStore::default(),
+            now: 1_000,
+            random: &mut |b: &mut [u8]| b.fill(7),
+            pick: 1,
+        }
+    };
+}
+
 const CFG: &str = r#"
 model_list:
   - model_name: gpt-4o
@@ -32,6 +44,7 @@ fn pending(g: &Gateway) -> Pending {
         "POST",
         "/v1/chat/completions?x=1",
         &headers(Some("Bearer sk-m")),
+        test_env!(),
     ) {
         HeadersOutcome::ReadBody(p) => p,
         other => panic!("{other:?}"),
@@ -70,7 +83,7 @@ fn header<'a>(f: &'a Forward, name: &str) -> Option<&'a str> {
 fn forwards_with_rewrites() {
     let g = gw();
     let p = pending(&g);
-    let f = forward(g.on_request_body(&p, br#"{"model":"best","messages":[]}"#, 1));
+    let f = forward(g.on_request_body(&p, br#"{"model":"best","messages":[]}"#, test_env!()));
     assert_eq!(
         header(&f, CLUSTER_HEADER),
         Some("tollgate_http_127_0_0_1_9000")
@@ -95,7 +108,7 @@ fn forwards_with_rewrites() {
 #[test]
 fn without_provider_key_the_client_key_is_removed() {
     let g = gw();
-    let f = forward(g.on_request_body(&pending(&g), br#"{"model":"local"}"#, 1));
+    let f = forward(g.on_request_body(&pending(&g), br#"{"model":"local"}"#, test_env!()));
     assert!(header(&f, "authorization").is_none());
     assert!(f.remove_headers.contains(&"authorization"));
     assert_eq!(header(&f, ":path"), Some("/chat/completions?x=1"));
@@ -108,28 +121,44 @@ fn without_provider_key_the_client_key_is_removed() {
 #[test]
 fn header_phase_errors() {
     let g = gw();
-    let r = reply(g.on_request_headers("POST", "/v1/chat/completions", &headers(None)));
+    let r =
+        reply(g.on_request_headers("POST", "/v1/chat/completions", &headers(None), test_env!()));
     assert_eq!(r.status, 401);
     let r = reply(g.on_request_headers(
         "POST",
         "/v1/chat/completions",
         &headers(Some("Bearer wrong")),
+        test_env!(),
     ));
     assert_eq!(r.status, 401);
-    let r =
-        reply(g.on_request_headers("GET", "/v1/chat/completions", &headers(Some("Bearer sk-m"))));
+    let r = reply(g.on_request_headers(
+        "GET",
+        "/v1/chat/completions",
+        &headers(Some("Bearer sk-m")),
+        test_env!(),
+    ));
     assert_eq!(r.status, 405);
     assert_eq!(r.headers, vec![("allow", "POST".to_string())]);
-    let r = reply(g.on_request_headers("POST", "/v1/unknown", &headers(Some("Bearer sk-m"))));
+    let r = reply(g.on_request_headers(
+        "POST",
+        "/v1/unknown",
+        &headers(Some("Bearer sk-m")),
+        test_env!(),
+    ));
     assert_eq!(r.status, 404);
-    let r = reply(g.on_request_headers("GET", "/health/liveliness", &headers(None)));
+    let r = reply(g.on_request_headers("GET", "/health/liveliness", &headers(None), test_env!()));
     assert_eq!(r.status, 200);
 }
 
 #[test]
 fn models_lists_groups_and_visible_aliases() {
     let g = gw();
-    let r = reply(g.on_request_headers("GET", "/v1/models", &headers(Some("Bearer sk-m"))));
+    let r = reply(g.on_request_headers(
+        "GET",
+        "/v1/models",
+        &headers(Some("Bearer sk-m")),
+        test_env!(),
+    ));
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["object"], "list");
@@ -141,7 +170,7 @@ fn models_lists_groups_and_visible_aliases() {
         .collect();
     assert_eq!(ids, vec!["claude", "gpt-4o", "local", "best"]);
     assert_eq!(v["data"][0]["owned_by"], "anthropic");
-    let r = reply(g.on_request_headers("GET", "/v1/models", &headers(None)));
+    let r = reply(g.on_request_headers("GET", "/v1/models", &headers(None), test_env!()));
     assert_eq!(r.status, 401);
 }
 
@@ -150,18 +179,18 @@ fn body_phase_errors() {
     let g = gw();
     let p = pending(&g);
     assert_eq!(
-        body_reply(g.on_request_body(&p, b"{not json", 1)).status,
+        body_reply(g.on_request_body(&p, b"{not json", test_env!())).status,
         400
     );
     assert_eq!(
-        body_reply(g.on_request_body(&p, br#"{"messages":[]}"#, 1)).status,
+        body_reply(g.on_request_body(&p, br#"{"messages":[]}"#, test_env!())).status,
         400
     );
-    let r = body_reply(g.on_request_body(&p, br#"{"model":"nope"}"#, 1));
+    let r = body_reply(g.on_request_body(&p, br#"{"model":"nope"}"#, test_env!()));
     assert_eq!(r.status, 404);
     assert!(String::from_utf8_lossy(&r.body).contains("`nope`"));
     let big = format!(r#"{{"model":"best","x":"{}"}}"#, "a".repeat(2000));
-    let r = body_reply(g.on_request_body(&p, big.as_bytes(), 1));
+    let r = body_reply(g.on_request_body(&p, big.as_bytes(), test_env!()));
     assert_eq!(r.status, 413);
 }
 
@@ -173,7 +202,7 @@ fn oversize_content_length_is_refused_before_the_body() {
         "content-length" => Some("5000".to_string()),
         _ => None,
     };
-    let r = reply(g.on_request_headers("POST", "/v1/chat/completions", &h));
+    let r = reply(g.on_request_headers("POST", "/v1/chat/completions", &h, test_env!()));
     assert_eq!(r.status, 413);
 }
 

@@ -21,8 +21,8 @@ fn gw() -> Gateway {
 fn run(method: &str, path: &str, hdr: (&'static str, &'static str), body: &str) -> BodyOutcome {
     let g = gw();
     let h = move |n: &str| (n == hdr.0).then(|| hdr.1.to_string());
-    match g.on_request_headers(method, path, &h) {
-        HeadersOutcome::ReadBody(p) => g.on_request_body(&p, body.as_bytes(), 1),
+    match g.on_request_headers(method, path, &h, test_env!()) {
+        HeadersOutcome::ReadBody(p) => g.on_request_body(&p, body.as_bytes(), test_env!()),
         HeadersOutcome::Reply(r) => BodyOutcome::Reply(r),
     }
 }
@@ -199,12 +199,15 @@ fn provider_prefixed_passthrough() {
         .contains("claude-sonnet-4-5"));
     let g = gw();
     let h = |n: &str| (n == "x-goog-api-key").then(|| "sk-m".to_string());
-    let HeadersOutcome::ReadBody(p) =
-        g.on_request_headers("GET", "/gemini/v1beta/models?key=sk-m&pageSize=5", &h)
-    else {
+    let HeadersOutcome::ReadBody(p) = g.on_request_headers(
+        "GET",
+        "/gemini/v1beta/models?key=sk-m&pageSize=5",
+        &h,
+        test_env!(),
+    ) else {
         panic!("expected body phase")
     };
-    let f = fwd(g.on_request_body(&p, b"", 1));
+    let f = fwd(g.on_request_body(&p, b"", test_env!()));
     assert_eq!(get(&f, ":path"), Some("/v1beta/models?pageSize=5"));
     assert_eq!(get(&f, "x-goog-api-key"), Some("gk"));
     assert!(f.body.is_none());
