@@ -1,7 +1,18 @@
 //! Virtual keys: records, storage, the LiteLLM-compatible key API and access rules.
 
+pub mod api;
+mod fields;
+pub mod layout;
+mod list;
+mod ops;
+mod query;
 pub mod record;
+mod secret;
 pub mod store;
+pub mod time;
+mod view;
 
+pub use api::{authenticate, lookup, KeyApi};
 pub use record::{hash_key, KeyRecord, Role};
 pub use store::{KeyStore, MemStore, StoreError};
+
