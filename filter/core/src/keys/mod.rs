@@ -16,3 +16,13 @@ pub use api::{authenticate, lookup, KeyApi};
 pub use record::{hash_key, KeyRecord, Role};
 pub use store::{KeyStore, MemStore, StoreError};
 
+#[cfg(test)]
+mod api_rules_tests;
+#[cfg(test)]
+mod api_tests;
+#[cfg(test)]
+mod concurrency_tests;
+#[cfg(test)]
+mod list_tests;
+#[cfg(test)]
+mod test_support;
