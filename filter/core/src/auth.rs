@@ -32,6 +32,7 @@ pub fn bearer(header: &str) -> Option<&str> {
 pub fn presented_key(
     header: &dyn Fn(&str) -> Option<String>,
     query: &str,
+    query_key_allowed: bool,
 ) -> Result<Option<String>, ApiError> {
     if let Some(h) = header("authorization") {
         return match bearer(&h) {
@@ -45,6 +46,9 @@ pub fn presented_key(
         if let Some(v) = header(name).filter(|v| !v.trim().is_empty()) {
             return Ok(Some(v.trim().to_string()));
         }
+    }
+    if !query_key_allowed {
+        return Ok(None);
     }
     Ok(crate::routes::key_param(query)
         .filter(|k| !k.is_empty())
@@ -104,7 +108,7 @@ mod tests {
         query: &str,
     ) -> Result<Principal, ApiError> {
         let h = move |n: &str| (n == name).then(|| value.to_string());
-        let key = presented_key(&h, query)?;
+        let key = presented_key(&h, query, true)?;
         authenticate(c, &crate::keys::MemStore::default(), key.as_deref(), 0)
     }
 

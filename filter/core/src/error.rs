@@ -55,6 +55,16 @@ impl ApiError {
         Self::new(401, "invalid_request_error", message).with_code("invalid_api_key")
     }
 
+    /// 403 for a caller whose key may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "permission_denied", message).with_code("permission_denied")
+    }
+
+    /// 404 for a resource (such as a key) that does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "invalid_request_error", message).with_code("not_found")
+    }
+
     /// 404 for a path the gateway does not serve (OpenAI's wording).
     pub fn unknown_route(method: &str, path: &str) -> Self {
         Self::new(
@@ -113,11 +123,6 @@ impl ApiError {
         let mut e = Self::new(status, "upstream_error", message);
         e.fault = Fault::Upstream;
         e
-    }
-
-    /// 403: authenticated, but not allowed.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "permission_denied", message)
     }
 
     /// Sets the `type` field.

@@ -152,7 +152,18 @@ impl Gateway {
         };
         let api = endpoint.api();
         let principal = if endpoint.needs_auth() {
-            let key = match auth::presented_key(header, query) {
+            // `?key=` is how Gemini SDKs send a key; elsewhere (e.g. /key/info) it names data.
+            let gemini = matches!(
+                &endpoint,
+                Endpoint::Inference {
+                    api: ClientApi::Gemini,
+                    ..
+                } | Endpoint::Passthrough {
+                    provider: crate::provider::Provider::Gemini,
+                    ..
+                }
+            );
+            let key = match auth::presented_key(header, query, gemini) {
                 Ok(k) => k,
                 Err(e) => return HeadersOutcome::Reply(LocalReply::error(api, e)),
             };
