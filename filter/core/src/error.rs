@@ -111,6 +111,11 @@ impl ApiError {
         .with_code("request_too_large")
     }
 
+    /// 429 in OpenAI's shape: `type` is what ran out (`requests` or `tokens`).
+    pub fn rate_limited(kind: &'static str, message: impl Into<String>) -> Self {
+        Self::new(429, kind, message).with_code("rate_limit_exceeded")
+    }
+
     /// 500-class error that is the gateway's own fault.
     pub fn internal(status: u16, message: impl Into<String>) -> Self {
         let mut e = Self::new(status, "server_error", message);

@@ -8,6 +8,7 @@ pub mod error;
 pub mod exchange;
 pub mod gateway;
 pub mod keys;
+pub mod limits;
 pub mod models;
 pub mod provider;
 pub mod providers;

@@ -15,7 +15,7 @@ pub fn iso8601(secs: u64) -> String {
 
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm, which
 /// counts in 400-year eras starting on March 1st so leap days fall at era ends.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;

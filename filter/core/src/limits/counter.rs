@@ -1,0 +1,192 @@
+//! Compare-and-swap primitives over the flat store: one-minute window counters and
+//! the parallel-request gauge. Every change is a versioned read-modify-write, retried
+//! on conflict, so concurrent workers never lose an increment.
+
+use crate::error::ApiError;
+use crate::keys::{KeyStore, StoreError};
+
+/// Read-modify-write attempts before a contended counter gives up.
+pub const MAX_ATTEMPTS: usize = 64;
+
+/// Envoy treats a missing version as "write unconditionally" and accepts any version
+/// for an absent key, so the first write of a counter names a version no write is
+/// ever given: two workers creating the same counter cannot both win.
+const ABSENT: u32 = u32::MAX;
+
+/// Why a read-modify-write did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Busy {
+    /// Every attempt lost a race.
+    Contended,
+    /// The store refused the write.
+    Unavailable(String),
+}
+
+impl Busy {
+    /// The 503 answered when admission cannot read-modify-write its counters.
+    pub fn into_error(self) -> ApiError {
+        match self {
+            Busy::Contended => ApiError::internal(
+                503,
+                "The rate limit store is busy with concurrent requests; retry the request.",
+            ),
+            Busy::Unavailable(m) => {
+                ApiError::internal(503, format!("The rate limit store refused the write: {m}"))
+            }
+        }
+    }
+}
+
+/// Versioned read-modify-write of `key`. `change` sees the current bytes (None when
+/// absent) and returns the bytes to write (None to leave the value alone) and a
+/// result; it runs again on every retry, so it must start over from what it is given.
+pub fn rmw<R>(
+    store: &dyn KeyStore,
+    key: &str,
+    change: &mut dyn FnMut(Option<&[u8]>) -> (Option<Vec<u8>>, R),
+) -> Result<R, Busy> {
+    for _ in 0..MAX_ATTEMPTS {
+        let (current, version) = match store.get(key) {
+            Some((bytes, version)) => (Some(bytes), version),
+            None => (None, ABSENT),
+        };
+        let (write, out) = change(current.as_deref());
+        let Some(bytes) = write else {
+            return Ok(out);
+        };
+        match store.set(key, &bytes, Some(version)) {
+            Ok(()) => return Ok(out),
+            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Unavailable(m)) => return Err(Busy::Unavailable(m)),
+        }
+    }
+    Err(Busy::Contended)
+}
+
+/// A window counter's value: the unix minute it counts and the count.
+fn parse_window(bytes: Option<&[u8]>) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(bytes?).ok()?;
+    let (minute, count) = text.split_once(':')?;
+    Some((minute.parse().ok()?, count.parse().ok()?))
+}
+
+fn encode_window(minute: u64, count: u64) -> Vec<u8> {
+    format!("{minute}:{count}").into_bytes()
+}
+
+/// The window a counter is in at `minute`, and its count there. A stored window
+/// ahead of `minute` (a caller whose clock read is older) stays authoritative so no
+/// count is dropped by moving a window backwards.
+fn current(bytes: Option<&[u8]>, minute: u64) -> (u64, u64) {
+    match parse_window(bytes) {
+        Some((stored, count)) if stored >= minute => (stored, count),
+        _ => (minute, 0),
+    }
+}
+
+/// Outcome of adding to a window counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Counted: the window it went into and the count after it.
+    Yes {
+        /// Unix minute of the window.
+        minute: u64,
+        /// Count including this addition.
+        used: u64,
+    },
+    /// Refused by the limit; nothing was written.
+    Refused {
+        /// Count before this addition.
+        used: u64,
+    },
+}
+
+/// Adds `amount` to the counter's window for `minute`, refusing when the counter is
+/// already at `limit` or `amount` would take it past `limit`.
+pub fn window_add(
+    store: &dyn KeyStore,
+    key: &str,
+    minute: u64,
+    amount: u64,
+    limit: Option<u64>,
+) -> Result<Added, Busy> {
+    rmw(store, key, &mut |bytes| {
+        let (window, used) = current(bytes, minute);
+        let after = used.saturating_add(amount);
+        if limit.is_some_and(|l| used >= l || after > l) {
+            return (None, Added::Refused { used });
+        }
+        let out = Added::Yes {
+            minute: window,
+            used: after,
+        };
+        // A zero addition to a stale window changes nothing a reader would see.
+        let write = (amount > 0).then(|| encode_window(window, after));
+        (write, out)
+    })
+}
+
+/// Adds `delta` (possibly negative) to the count of window `minute`, only while that
+/// window is still the stored one; counts never go below zero.
+pub fn window_adjust(
+    store: &dyn KeyStore,
+    key: &str,
+    minute: u64,
+    delta: i64,
+) -> Result<(), Busy> {
+    if delta == 0 {
+        return Ok(());
+    }
+    rmw(store, key, &mut |bytes| match parse_window(bytes) {
+        Some((stored, count)) if stored == minute => {
+            let after = if delta < 0 {
+                count.saturating_sub(delta.unsigned_abs())
+            } else {
+                count.saturating_add(delta.unsigned_abs())
+            };
+            (Some(encode_window(stored, after)), ())
+        }
+        _ => (None, ()),
+    })
+}
+
+/// The counter's count in the window for `minute` (0 once the window has passed).
+pub fn window_used(store: &dyn KeyStore, key: &str, minute: u64) -> u64 {
+    let stored = store.get(key);
+    current(stored.as_ref().map(|(b, _)| b.as_slice()), minute).1
+}
+
+fn parse_gauge(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Takes one slot of a gauge capped at `max`: Ok(count after) or Err(count now) when full.
+pub fn slot_take(store: &dyn KeyStore, key: &str, max: u64) -> Result<Result<u64, u64>, Busy> {
+    rmw(store, key, &mut |bytes| {
+        let held = parse_gauge(bytes);
+        if held >= max {
+            return (None, Err(held));
+        }
+        let after = held.saturating_add(1);
+        (Some(after.to_string().into_bytes()), Ok(after))
+    })
+}
+
+/// Releases one slot of a gauge; never below zero.
+pub fn slot_release(store: &dyn KeyStore, key: &str) -> Result<(), Busy> {
+    rmw(store, key, &mut |bytes| {
+        let held = parse_gauge(bytes);
+        if held == 0 {
+            return (None, ());
+        }
+        (Some((held - 1).to_string().into_bytes()), ())
+    })
+}
+
+/// Slots of a gauge currently held.
+pub fn slot_held(store: &dyn KeyStore, key: &str) -> u64 {
+    parse_gauge(store.get(key).as_ref().map(|(b, _)| b.as_slice()))
+}

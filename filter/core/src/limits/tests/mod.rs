@@ -1,0 +1,1 @@
+//! Tests of admission, settlement, budgets and periods.
