@@ -2,7 +2,9 @@
 //! gives back what it took when a later check refuses.
 
 use super::budget;
-use super::counter::{slot_release, slot_take, window_add, window_adjust, window_used, Added, Busy};
+use super::counter::{
+    slot_release, slot_take, window_add, window_adjust, window_used, Added, Busy,
+};
 use super::reject::{rate_headers, rate_limited, tightest, Limit, Usage};
 use super::{deployment_counter, key_counter, model_counter, parallel_key};
 use super::{Admission, LimitRequest};
@@ -72,11 +74,25 @@ fn admit_all<'r>(
     let dep = req.deployment;
     // Counted without a limit, so never refused: routing enforces deployment limits.
     if dep.rpm.is_some() {
-        let _ = count(store, deployment_counter(&dep.id, "rpm"), adm.minute, 1, None, undo)?;
+        let _ = count(
+            store,
+            deployment_counter(&dep.id, "rpm"),
+            adm.minute,
+            1,
+            None,
+            undo,
+        )?;
     }
     if dep.tpm.is_some() {
         let est = req.est_tokens;
-        let _ = count(store, deployment_counter(&dep.id, "tpm"), adm.minute, est, None, undo)?;
+        let _ = count(
+            store,
+            deployment_counter(&dep.id, "tpm"),
+            adm.minute,
+            est,
+            None,
+            undo,
+        )?;
     }
     Ok(())
 }
@@ -110,13 +126,27 @@ fn admit_key<'r>(
     let mut requests = None;
     let mut tokens = None;
     if let Some(limit) = key.rpm_limit {
-        let used = count(store, key_counter(token, "rpm"), minute, 1, Some(limit), undo)?
-            .map_err(|_| Stop::Limit(Limit::Rpm(limit)))?;
+        let used = count(
+            store,
+            key_counter(token, "rpm"),
+            minute,
+            1,
+            Some(limit),
+            undo,
+        )?
+        .map_err(|_| Stop::Limit(Limit::Rpm(limit)))?;
         requests = tightest(requests, Some(Usage { limit, used }));
     }
     if let Some(limit) = key.tpm_limit {
-        let used = count(store, key_counter(token, "tpm"), minute, est, Some(limit), undo)?
-            .map_err(|used| Stop::Limit(Limit::Tpm(limit, used, est)))?;
+        let used = count(
+            store,
+            key_counter(token, "tpm"),
+            minute,
+            est,
+            Some(limit),
+            undo,
+        )?
+        .map_err(|used| Stop::Limit(Limit::Tpm(limit, used, est)))?;
         tokens = tightest(tokens, Some(Usage { limit, used }));
     }
     if let Some(&limit) = key.model_rpm_limit.get(group) {
@@ -191,11 +221,17 @@ fn snapshot(
     let t = &key.token;
     let requests = tightest(
         read(key_counter(t, "rpm"), key.rpm_limit),
-        read(model_counter(t, group, "rpm"), key.model_rpm_limit.get(group).copied()),
+        read(
+            model_counter(t, group, "rpm"),
+            key.model_rpm_limit.get(group).copied(),
+        ),
     );
     let tokens = tightest(
         read(key_counter(t, "tpm"), key.tpm_limit),
-        read(model_counter(t, group, "tpm"), key.model_tpm_limit.get(group).copied()),
+        read(
+            model_counter(t, group, "tpm"),
+            key.model_tpm_limit.get(group).copied(),
+        ),
     );
     rate_headers(requests, tokens, now)
 }

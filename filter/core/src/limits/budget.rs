@@ -37,7 +37,9 @@ pub struct BudgetState {
 impl BudgetState {
     /// Parses `start:end:spent:reserved:total:duration`; a corrupt value starts over.
     fn decode(bytes: Option<&[u8]>) -> BudgetState {
-        let text = bytes.and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
+        let text = bytes
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("");
         let mut parts = text.splitn(6, ':');
         let mut num = || parts.next().and_then(|p| p.parse::<u64>().ok());
         let (Some(period_start), Some(period_end), Some(spent), Some(reserved), Some(total)) =
@@ -78,7 +80,9 @@ impl BudgetState {
             Some((d, p)) => (Some(d), p),
             None => (None, (0, 0)),
         };
-        if self.period_start == start && self.period_end == end && self.duration.as_deref() == duration
+        if self.period_start == start
+            && self.period_end == end
+            && self.duration.as_deref() == duration
         {
             return false;
         }

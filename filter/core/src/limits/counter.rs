@@ -37,13 +37,17 @@ impl Busy {
     }
 }
 
+/// What one read-modify-write step decided: bytes to write (None leaves the value
+/// alone) and the step's result.
+pub type Decision<R> = (Option<Vec<u8>>, R);
+
 /// Versioned read-modify-write of `key`. `change` sees the current bytes (None when
 /// absent) and returns the bytes to write (None to leave the value alone) and a
 /// result; it runs again on every retry, so it must start over from what it is given.
 pub fn rmw<R>(
     store: &dyn KeyStore,
     key: &str,
-    change: &mut dyn FnMut(Option<&[u8]>) -> (Option<Vec<u8>>, R),
+    change: &mut dyn FnMut(Option<&[u8]>) -> Decision<R>,
 ) -> Result<R, Busy> {
     for _ in 0..MAX_ATTEMPTS {
         let (current, version) = match store.get(key) {
@@ -128,12 +132,7 @@ pub fn window_add(
 
 /// Adds `delta` (possibly negative) to the count of window `minute`, only while that
 /// window is still the stored one; counts never go below zero.
-pub fn window_adjust(
-    store: &dyn KeyStore,
-    key: &str,
-    minute: u64,
-    delta: i64,
-) -> Result<(), Busy> {
+pub fn window_adjust(store: &dyn KeyStore, key: &str, minute: u64, delta: i64) -> Result<(), Busy> {
     if delta == 0 {
         return Ok(());
     }

@@ -87,7 +87,11 @@ pub fn rate_limited(
 ) -> ApiError {
     let reset = window_reset(now);
     let (what, kind, retry) = match *limit {
-        Limit::Parallel(max) => (format!("max_parallel_requests {max} reached"), "requests", 1),
+        Limit::Parallel(max) => (
+            format!("max_parallel_requests {max} reached"),
+            "requests",
+            1,
+        ),
         Limit::Rpm(max) => (format!("rpm_limit {max} reached"), "requests", reset),
         Limit::ModelRpm(group, max) => (
             format!("model_rpm_limit {max} for model '{group}' reached"),

@@ -27,8 +27,8 @@ pub fn settle(
             counters.push(model_counter(t, &adm.group, "tpm"));
         }
         for counter in counters {
-            // Counters this request was never counted in are absent, or hold another
-            // window, and are left alone.
+            // Counters exist only for limits that are set, so one this request was
+            // not counted in is normally absent and left alone.
             warn(window_adjust(store, &counter, adm.minute, delta));
         }
     }
