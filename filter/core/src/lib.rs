@@ -13,6 +13,7 @@ pub mod provider;
 pub mod providers;
 pub mod routes;
 pub mod routing;
+pub mod spend;
 pub mod translate;
 pub mod upstream;
 
