@@ -1,8 +1,12 @@
 //! Spend tracking: list prices, request cost, the spend log ring in the shared
 //! store, the LiteLLM-style reporting API and usage capture for relayed responses.
 
+pub mod cost;
+pub mod prices;
 pub mod tap;
 
+pub use cost::{cost_micros, estimate_prompt_tokens, max_output_tokens, worst_case_micros};
+pub use prices::{lookup, Price};
 pub use tap::{usage_from_body, TapFormat, UsageTap};
 
 #[cfg(test)]
