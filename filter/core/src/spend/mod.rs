@@ -3,10 +3,13 @@
 
 pub mod cost;
 pub mod prices;
+pub mod record;
+pub mod ring;
 pub mod tap;
 
 pub use cost::{cost_micros, estimate_prompt_tokens, max_output_tokens, worst_case_micros};
 pub use prices::{lookup, Price};
+pub use record::SpendRecord;
 pub use tap::{usage_from_body, TapFormat, UsageTap};
 
 #[cfg(test)]
