@@ -65,7 +65,11 @@ fn recorded_usage_shapes_cost_list_price() {
         ),
     ] {
         let dep = deployment(model, "");
-        assert_eq!(cost_micros(&dep, &recorded_usage(fixture)), want, "{fixture}");
+        assert_eq!(
+            cost_micros(&dep, &recorded_usage(fixture)),
+            want,
+            "{fixture}"
+        );
     }
 }
 
@@ -102,7 +106,10 @@ fn model_info_overrides_the_table() {
     assert_eq!(cost_micros(&dep, &usage(100, 50, 0, 10)), 120);
     // base_model names the list price of a custom deployment name.
     let dep = deployment("openai/prod-small", "base_model: azure/gpt-4o-mini");
-    assert_eq!(cost_micros(&dep, &usage(1_000_000, 0, 0, 1_000_000)), 750_000);
+    assert_eq!(
+        cost_micros(&dep, &usage(1_000_000, 0, 0, 1_000_000)),
+        750_000
+    );
     // Unknown model without prices: free, never an error.
     let dep = deployment("openai/llama-3-70b", "");
     assert_eq!(cost_micros(&dep, &usage(1000, 0, 0, 1000)), 0);
@@ -113,7 +120,10 @@ fn model_info_overrides_the_table() {
 fn config_validates_cache_prices() {
     let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o}\n    model_info: {cache_read_input_token_cost: -1}\n";
     let e = crate::config::Config::load(yaml, &|_| None).unwrap_err();
-    assert_eq!(e.path, "model_list[0].model_info.cache_read_input_token_cost");
+    assert_eq!(
+        e.path,
+        "model_list[0].model_info.cache_read_input_token_cost"
+    );
 }
 
 #[test]
@@ -131,7 +141,10 @@ fn zero_rounding_and_saturation() {
         cache_creation_tokens: u64::MAX,
         reasoning_tokens: u64::MAX,
     };
-    assert_eq!(cost_micros(&deployment("openai/gpt-4o", ""), &max), u64::MAX);
+    assert_eq!(
+        cost_micros(&deployment("openai/gpt-4o", ""), &max),
+        u64::MAX
+    );
     assert_eq!(
         worst_case_micros(&deployment("openai/gpt-4o", ""), u64::MAX, u64::MAX),
         u64::MAX
@@ -179,10 +192,7 @@ fn output_caps() {
         max_output_tokens(&json!({"max_completion_tokens": 300}), 7),
         300
     );
-    assert_eq!(
-        max_output_tokens(&json!({"max_output_tokens": 50}), 7),
-        50
-    );
+    assert_eq!(max_output_tokens(&json!({"max_output_tokens": 50}), 7), 50);
     assert_eq!(
         max_output_tokens(&json!({"generationConfig": {"maxOutputTokens": 64}}), 7),
         64

@@ -105,7 +105,11 @@ const GEMINI: &[Row] = &[
 /// provider's own table is searched first, then the others, so OpenAI-compatible
 /// endpoints serving another vendor's models are still priced.
 pub fn lookup(provider: Provider, model: &str) -> Option<Price> {
-    let id = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    let id = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
     let own = table(provider);
     let others = [OPENAI, ANTHROPIC, GEMINI]
         .into_iter()

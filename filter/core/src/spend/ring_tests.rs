@@ -17,7 +17,11 @@ fn rec(i: u64) -> SpendRecord {
 fn seqs(store: &dyn KeyStore, capacity: usize) -> Vec<u64> {
     let entries = read_entries(store, capacity);
     for (seq, r) in &entries {
-        assert_eq!(r.request_id, format!("r{seq}"), "record stored under its own seq");
+        assert_eq!(
+            r.request_id,
+            format!("r{seq}"),
+            "record stored under its own seq"
+        );
     }
     entries.into_iter().map(|(s, _)| s).collect()
 }
@@ -37,7 +41,11 @@ fn appends_in_order_and_wraps() {
     // Memory bound: the head and `capacity` slots, nothing else.
     assert_eq!(store.get(HEAD).unwrap().0, b"12");
     for slot in 0..20 {
-        assert_eq!(store.get(&slot_key(slot)).is_some(), slot < 5, "slot {slot}");
+        assert_eq!(
+            store.get(&slot_key(slot)).is_some(),
+            slot < 5,
+            "slot {slot}"
+        );
     }
     let all = read_all(&store, 5);
     assert_eq!(all.first().unwrap().request_id, "r7");
@@ -191,7 +199,11 @@ fn a_rival_claim_between_read_and_write_gets_its_own_number() {
     for i in 0..50 {
         ours.push(append(&racing, &rec(2000 + i), 1000).unwrap().unwrap());
     }
-    let mut all: Vec<u64> = ours.iter().chain(rival_seqs.borrow().iter()).copied().collect();
+    let mut all: Vec<u64> = ours
+        .iter()
+        .chain(rival_seqs.borrow().iter())
+        .copied()
+        .collect();
     all.sort_unstable();
     assert_eq!(all, (0..100).collect::<Vec<_>>(), "unique and gap-free");
     assert_eq!(read_entries(&shared, 1000).len(), 100);
@@ -216,10 +228,13 @@ fn an_older_record_never_overwrites_a_newer_one_in_its_slot() {
     assert_eq!(seqs(&shared, 4), vec![1, 2, 3, 4]);
 }
 
+/// Values with their versions, and the last version given out.
+type Versioned = (HashMap<String, (Vec<u8>, u32)>, u32);
+
 /// A thread-safe store with Envoy's version semantics that refuses some writes.
 #[derive(Default)]
 struct SharedStore {
-    map: Mutex<(HashMap<String, (Vec<u8>, u32)>, u32)>,
+    map: Mutex<Versioned>,
     writes: AtomicUsize,
 }
 
@@ -271,7 +286,10 @@ fn threads_appending_concurrently_keep_every_number_once() {
         let mut got: Vec<u64> = claimed.lock().unwrap().iter().map(|c| c.0).collect();
         got.sort_unstable();
         assert_eq!(got, (0..800).collect::<Vec<_>>(), "capacity {capacity}");
-        let kept: Vec<u64> = read_entries(&store, capacity).into_iter().map(|e| e.0).collect();
+        let kept: Vec<u64> = read_entries(&store, capacity)
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
         let low = 800u64.saturating_sub(capacity as u64);
         assert_eq!(kept, (low..800).collect::<Vec<_>>(), "capacity {capacity}");
     }
