@@ -14,6 +14,7 @@ pub mod provider;
 pub mod providers;
 pub mod routes;
 pub mod routing;
+pub mod spend;
 pub mod translate;
 pub mod upstream;
 

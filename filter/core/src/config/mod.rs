@@ -83,6 +83,12 @@ pub struct Deployment {
     pub input_cost_per_token: f64,
     /// USD per completion token.
     pub output_cost_per_token: f64,
+    /// USD per cached prompt token read; 0 = derive from the built-in price table.
+    pub cache_read_input_token_cost: f64,
+    /// USD per prompt token written to cache; 0 = derive from the built-in price table.
+    pub cache_creation_input_token_cost: f64,
+    /// model_info.base_model: the model whose list price applies (Azure deployment names).
+    pub base_model: Option<String>,
     /// Context window, when known.
     pub max_input_tokens: Option<u64>,
     /// Default max_tokens for providers that require one.
@@ -525,6 +531,17 @@ fn build_deployment(
             mi.output_cost_per_token,
             lp.output_cost_per_token,
         )?,
+        cache_read_input_token_cost: price(
+            "cache_read_input_token_cost",
+            mi.cache_read_input_token_cost,
+            None,
+        )?,
+        cache_creation_input_token_cost: price(
+            "cache_creation_input_token_cost",
+            mi.cache_creation_input_token_cost,
+            None,
+        )?,
+        base_model: mi.base_model.clone().filter(|m| !m.trim().is_empty()),
         max_input_tokens: mi.max_input_tokens,
         max_tokens: lp.max_tokens,
         access_groups: mi.access_groups.clone(),

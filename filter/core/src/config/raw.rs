@@ -136,6 +136,10 @@ pub struct ModelInfo {
     pub input_cost_per_token: Option<f64>,
     /// Price per output token in USD.
     pub output_cost_per_token: Option<f64>,
+    /// Price per prompt token read from the provider's cache, in USD.
+    pub cache_read_input_token_cost: Option<f64>,
+    /// Price per prompt token written to the provider's cache, in USD.
+    pub cache_creation_input_token_cost: Option<f64>,
     /// Context window, for context-window fallbacks.
     pub max_input_tokens: Option<u64>,
     /// Largest completion the model produces.

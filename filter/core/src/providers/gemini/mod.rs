@@ -9,7 +9,7 @@ mod error;
 mod inbound;
 mod inbound_response;
 mod inbound_stream;
-mod jsonseq;
+pub(crate) mod jsonseq;
 mod params;
 mod request;
 mod response;
