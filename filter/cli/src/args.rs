@@ -56,6 +56,8 @@ pub struct RenderArgs {
     pub wasm: Option<PathBuf>,
     /// Output file; stdout when absent.
     pub output: Option<PathBuf>,
+    /// Where Envoy writes the JSON access log with spend records.
+    pub access_log: String,
 }
 
 /// Parses the arguments after the program name.
@@ -145,6 +147,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
             "--listen",
             "--admin-listen",
             "--wasm",
+            "--access-log",
             "-o",
             "--output",
         ],
@@ -158,6 +161,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
         admin_listen: [127, 0, 0, 1].into(),
         wasm: None,
         output: None,
+        access_log: "/dev/stdout".to_string(),
     };
     let mut port = None;
     for (name, value) in p.flags {
@@ -168,6 +172,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
             "--listen" => r.listen = address(&name, &v)?,
             "--admin-listen" => r.admin_listen = address(&name, &v)?,
             "--wasm" => r.wasm = Some(PathBuf::from(v)),
+            "--access-log" => r.access_log = v,
             _ => r.output = Some(PathBuf::from(v)),
         }
     }

@@ -72,6 +72,7 @@ fn run_render(a: &RenderArgs) -> Result<(), String> {
         admin_listen: a.admin_listen.to_string(),
         admin_port: a.admin_port,
         wasm: wasm.to_string_lossy().into_owned(),
+        access_log: a.access_log.clone(),
     };
     let rendered = render::render(&text, &opts, &process_env)?;
     if !wasm.is_file() {

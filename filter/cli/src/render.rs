@@ -36,6 +36,8 @@ pub struct Options {
     pub admin_port: u16,
     /// Absolute path of the wasm module.
     pub wasm: String,
+    /// Access log destination (a file path, or /dev/stdout).
+    pub access_log: String,
 }
 
 /// A validated config and the bootstrap rendered from it.
@@ -104,6 +106,29 @@ fn bootstrap(cfg: &Config, opts: &Options, embedded: &str, env_keys: &BTreeSet<&
     })
 }
 
+/// One JSON line per request; `spend` is the filter's spend record (filter state
+/// `wasm.tollgate_spend`), so a log pipeline can rebuild spend across restarts.
+fn access_log(path: &str) -> Value {
+    json!({
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": path,
+            "log_format": {"json_format": {
+                "time": "%START_TIME%",
+                "request_id": "%REQ(X-REQUEST-ID)%",
+                "method": "%REQ(:METHOD)%",
+                "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                "status": "%RESPONSE_CODE%",
+                "duration_ms": "%DURATION%",
+                "upstream_cluster": "%UPSTREAM_CLUSTER%",
+                "response_flags": "%RESPONSE_FLAGS%",
+                "spend": "%FILTER_STATE(wasm.tollgate_spend:PLAIN)%",
+            }},
+        },
+    })
+}
+
 fn http_connection_manager(
     opts: &Options,
     embedded: &str,
@@ -116,6 +141,7 @@ fn http_connection_manager(
         "codec_type": "AUTO",
         // Envoy's 5 min default would cut a slow non-streaming completion mid-wait.
         "stream_idle_timeout": timeout,
+        "access_log": [access_log(&opts.access_log)],
         "route_config": {
             "name": "tollgate",
             "virtual_hosts": [{

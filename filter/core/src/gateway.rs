@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::{self, ResponsePlan};
 use crate::keys::{access, api::KeyApi, KeyStore};
+use crate::limits;
 use crate::models;
 use crate::routes::{self, ClientApi, Endpoint};
 use crate::routing;
@@ -105,6 +106,8 @@ pub struct Forward {
     pub group: String,
     /// How to treat the response.
     pub plan: ResponsePlan,
+    /// Admission to settle when the request ends.
+    pub ticket: Option<ticket::Ticket>,
 }
 
 /// Host services a phase may need besides the request itself.
@@ -192,6 +195,18 @@ impl Gateway {
                 };
                 HeadersOutcome::Reply(json_reply(200, body))
             }
+            Endpoint::Spend => {
+                let api = crate::spend::report::SpendApi {
+                    store: env.store,
+                    config: &self.config,
+                    capacity: self.config.spend_log_size,
+                    now: env.now,
+                };
+                HeadersOutcome::Reply(match api.handle(&principal, method, path, query) {
+                    Ok((status, v)) => json_reply(status, v.to_string().into_bytes()),
+                    Err(e) => e.into(),
+                })
+            }
             Endpoint::Keys if method == "GET" || method == "DELETE" => {
                 HeadersOutcome::Reply(self.keys(&principal, method, path, query, b"", env))
             }
@@ -231,8 +246,40 @@ impl Gateway {
             now: env.now,
         };
         match api.handle(principal, method, path, query, body, env.random) {
-            Ok((status, v)) => json_reply(status, v.to_string().into_bytes()),
+            Ok((status, mut v)) => {
+                if path.trim_end_matches('/') == "/key/info" {
+                    self.add_spend(&mut v, env);
+                }
+                json_reply(status, v.to_string().into_bytes())
+            }
             Err(e) => e.into(),
+        }
+    }
+
+    /// /key/info shows live spend and the budget reset time from the limits state.
+    fn add_spend(&self, v: &mut serde_json::Value, env: &Env<'_>) {
+        let Some(token) = v.get("key").and_then(|t| t.as_str()) else {
+            return;
+        };
+        let Some(rec) = crate::keys::lookup(env.store, &self.config, token) else {
+            return;
+        };
+        let s = limits::key_spend(env.store, &rec, env.now);
+        if let Some(info) = v.get_mut("info").and_then(|i| i.as_object_mut()) {
+            info.insert(
+                "spend".into(),
+                serde_json::json!(s.period_micros as f64 / 1e6),
+            );
+            info.insert(
+                "total_spend".into(),
+                serde_json::json!(s.total_micros as f64 / 1e6),
+            );
+            info.insert(
+                "budget_reset_at".into(),
+                s.reset_at.map_or(serde_json::Value::Null, |t| {
+                    crate::keys::time::iso8601(t).into()
+                }),
+            );
         }
     }
 
@@ -253,19 +300,25 @@ impl Gateway {
                 env,
             ));
         }
-        match self.route_body(pending, body, env.pick) {
+        match self.route_body(pending, body, env) {
             Ok(f) => BodyOutcome::Forward(Box::new(f)),
             Err(e) => BodyOutcome::Reply(LocalReply::error(pending.api(), e)),
         }
     }
 
-    fn route_body(&self, pending: &Pending, body: &[u8], rand: u64) -> Result<Forward, ApiError> {
+    fn route_body(
+        &self,
+        pending: &Pending,
+        body: &[u8],
+        env: &Env<'_>,
+    ) -> Result<Forward, ApiError> {
+        let rand = env.pick;
         if body.len() > self.config.max_request_bytes {
             return Err(ApiError::too_large(self.config.max_request_bytes));
         }
         let path_model = match &pending.endpoint {
             Endpoint::Passthrough { provider, rest } => {
-                return self.passthrough(pending, *provider, rest, body, rand)
+                return self.passthrough(pending, *provider, rest, body, env)
             }
             Endpoint::Inference { path_model, .. } => path_model.clone(),
             _ => None,
@@ -289,14 +342,30 @@ impl Gateway {
                 return Err(access::model_denied(k, &head.model));
             }
         }
-        let dep = routing::pick(&self.config, group, rand, |d| {
+        if routing::pick(&self.config, group, rand, |d| {
             exchange::request::serves(d, api)
         })
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
+        .is_none()
+        {
+            return Err(ApiError::bad_request(format!(
                 "Model group `{group}` has no deployment that serves this endpoint."
             ))
-            .with_param("model")
+            .with_param("model"));
+        }
+        // Deployments at their own rpm/tpm are skipped, not failed.
+        let dep = routing::pick(&self.config, group, rand, |d| {
+            exchange::request::serves(d, api) && !limits::deployment_full(env.store, d, env.now)
+        })
+        .ok_or_else(|| {
+            let mut e = ApiError::rate_limited(
+                "requests",
+                format!(
+                "No deployment of model group `{group}` has capacity left this minute (rpm/tpm)."
+            ),
+            );
+            e.headers
+                .push(("retry-after", (60 - env.now % 60).max(1).to_string()));
+            e
         })?;
         let (upstream, plan) = exchange::prepare(
             &self.config,
@@ -306,7 +375,33 @@ impl Gateway {
             body,
             &head,
         )?;
-        Ok(forward(dep, group, upstream, plan, head.stream))
+        let mut ticket = self.admit(
+            key,
+            group,
+            self.index_of(dep),
+            &pending.path,
+            body,
+            head.stream,
+            env,
+        )?;
+        ticket.format = Some(match api {
+            ClientApi::Chat => crate::spend::tap::TapFormat::OpenAiChat,
+            ClientApi::Responses => crate::spend::tap::TapFormat::OpenAiResponses,
+            ClientApi::Embeddings => crate::spend::tap::TapFormat::OpenAiEmbeddings,
+            ClientApi::Anthropic => crate::spend::tap::TapFormat::Anthropic,
+            ClientApi::Gemini => crate::spend::tap::TapFormat::Gemini,
+        });
+        let mut f = forward(dep, group, upstream, plan, head.stream);
+        f.ticket = Some(ticket);
+        Ok(f)
+    }
+
+    fn index_of(&self, dep: &crate::config::Deployment) -> usize {
+        self.config
+            .deployments
+            .iter()
+            .position(|d| d.id == dep.id)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -319,6 +414,7 @@ fn json_reply(status: u16, body: Vec<u8>) -> LocalReply {
 }
 
 mod forward;
+pub mod ticket;
 use forward::forward;
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub enum Endpoint {
     },
     /// The key management API (`/key/...`); methods are checked by its handler.
     Keys,
+    /// Spend reports (`/spend/...`, `/global/spend/...`), GET only.
+    Spend,
     /// OpenAI model list.
     Models,
     /// Liveness/readiness probe; unauthenticated.
@@ -89,6 +91,9 @@ pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let trimmed = path.trim_end_matches('/');
     if trimmed.starts_with("/key/") {
         return Ok(Endpoint::Keys);
+    }
+    if trimmed.starts_with("/spend/") || trimmed.starts_with("/global/spend/") {
+        return Ok(Endpoint::Spend);
     }
     // `/anthropic/...` and `/gemini/...` are the provider-prefixed spellings LiteLLM
     // users know; they reach the same translated routes.

@@ -1,12 +1,13 @@
 //! Per-request context: maps proxy-wasm callbacks onto the core pipeline.
 
 use crate::host;
-use crate::response::{self, Body};
+use crate::response::{self, Body, Outcome};
 use crate::store::{fill_random, SharedData};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
 use tollgate_core::exchange::ResponsePlan;
+use tollgate_core::gateway::ticket::Ticket;
 use tollgate_core::gateway::Env;
 use tollgate_core::routing::Rng;
 use tollgate_core::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
@@ -22,6 +23,8 @@ enum State {
         headers: Vec<(&'static str, String)>,
         plan: Option<ResponsePlan>,
         body: Body,
+        /// Response headers are held until the whole body (and its cost) is known.
+        held: bool,
     },
     /// Answered locally; response callbacks must leave the reply alone.
     Replied,
@@ -32,6 +35,9 @@ pub struct Http {
     gateway: Rc<Gateway>,
     rng: Rng,
     state: State,
+    /// Admission to settle exactly once: at the end of the body, or in on_log.
+    ticket: Option<Ticket>,
+    outcome: Outcome,
 }
 
 impl Http {
@@ -41,6 +47,8 @@ impl Http {
             gateway,
             rng,
             state: State::Start,
+            ticket: None,
+            outcome: Outcome::default(),
         }
     }
 
@@ -65,7 +73,31 @@ impl Http {
         }
     }
 
+    /// Settles limits and budget, records spend; returns the key's period spend.
+    fn settle(&mut self) -> Option<(u64, u64)> {
+        let ticket = self.ticket.take()?;
+        let now_ms = host::now_nanos() / 1_000_000;
+        let status = match self.outcome.status {
+            0 => 499,
+            s if !self.outcome.complete => s.max(499),
+            s => s,
+        };
+        let (record, key_spend) = self.gateway.settle(
+            &ticket,
+            self.outcome.usage,
+            self.outcome.response_id.take(),
+            status,
+            &SharedData,
+            now_ms,
+        );
+        if let Ok(json) = serde_json::to_vec(&record) {
+            let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
+        }
+        Some((record.spend_micros, key_spend))
+    }
+
     fn forward(&mut self, f: Forward, size: usize) -> Action {
+        self.ticket = f.ticket.clone();
         if let Some(body) = &f.body {
             if !host::replace_buffer(BufferType::HttpRequestBody, size, body) {
                 return self.reply(LocalReply::from(tollgate_core::ApiError::internal(
@@ -86,10 +118,18 @@ impl Http {
             }
         }
         host::clear_route_cache();
+        let mut headers = f.response_headers;
+        if let Some(t) = &self.ticket {
+            headers.extend(t.admission.headers.iter().cloned());
+            if t.admission.soft_budget_exceeded {
+                headers.push(("x-litellm-soft-budget-exceeded", "true".to_string()));
+            }
+        }
         self.state = State::Forwarded {
-            headers: f.response_headers,
+            headers,
             plan: Some(f.plan),
             body: Body::Pass,
+            held: false,
         };
         Action::Continue
     }
@@ -151,28 +191,69 @@ impl HttpContext for Http {
         }
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let State::Forwarded {
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let tap = self.ticket.as_ref().and_then(|t| t.format);
+        let State::Forwarded {
             headers,
             plan,
             body,
+            held,
         } = &mut self.state
-        {
-            for (name, value) in headers.iter() {
-                let _ =
-                    proxy_wasm::hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
-            }
-            if let Some(ResponsePlan::Translate(t)) = plan.take() {
-                *body = response::on_headers(t);
-            }
+        else {
+            return Action::Continue;
+        };
+        for (name, value) in headers.iter() {
+            let _ = proxy_wasm::hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
+        }
+        let Some(plan) = plan.take() else {
+            return Action::Continue;
+        };
+        let (mode, whole) = response::on_headers(plan, tap, &mut self.outcome);
+        *body = mode;
+        if end_of_stream {
+            self.outcome.complete = true;
+            self.settle();
+            return Action::Continue;
+        }
+        // A whole JSON answer is read before anything is sent, so its cost can go in
+        // the headers (a stream's cost is only known after its headers are gone).
+        if whole && self.ticket.is_some() {
+            *held = true;
+            return Action::Pause;
         }
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        match &mut self.state {
-            State::Forwarded { body, .. } => response::on_body(body, body_size, end_of_stream),
-            _ => Action::Continue,
+        let State::Forwarded { body, held, .. } = &mut self.state else {
+            return Action::Continue;
+        };
+        let held = *held;
+        let action = response::on_body(body, body_size, end_of_stream, &mut self.outcome);
+        if end_of_stream {
+            self.outcome.complete = true;
+            if let Some((cost, key_spend)) = self.settle() {
+                if held {
+                    for (name, micros) in [
+                        ("x-litellm-response-cost", cost),
+                        ("x-litellm-key-spend", key_spend),
+                    ] {
+                        let value = format!("{:.6}", micros as f64 / 1e6);
+                        let _ = proxy_wasm::hostcalls::add_map_value(
+                            MapType::HttpResponseHeaders,
+                            name,
+                            &value,
+                        );
+                    }
+                }
+            }
         }
+        action
+    }
+
+    fn on_log(&mut self) {
+        // Disconnects, resets and timeouts end here without a body end: the slot and
+        // the reservation are still released.
+        self.settle();
     }
 }

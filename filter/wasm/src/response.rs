@@ -1,14 +1,20 @@
-//! Response-side translation state for one request.
+//! Response-side state for one forwarded request: translation or a usage tap,
+//! the usage it yields, and the cost headers for non-streamed answers.
 
 use crate::host;
 use proxy_wasm::types::{Action, BufferType, MapType};
-use tollgate_core::exchange::{from_openai_error, Translation};
-use tollgate_core::translate::StreamTranslator;
+use tollgate_core::exchange::{from_openai_error, ResponsePlan, Translation};
+use tollgate_core::spend::tap::{usage_from_body, TapFormat, UsageTap};
+use tollgate_core::translate::{StreamTranslator, Usage};
 
 /// How the response body is handled.
 pub enum Body {
-    /// Untouched.
+    /// Untouched, nothing to measure (no ticket).
     Pass,
+    /// Passed through while its SSE events are read for usage.
+    Tap(UsageTap),
+    /// Passed through whole (held) and read for usage at the end.
+    TapWhole(TapFormat),
     /// Translated chunk by chunk.
     Stream(Box<dyn StreamTranslator>),
     /// Buffered whole, then translated (JSON bodies and provider errors).
@@ -18,14 +24,46 @@ pub enum Body {
     Local { t: Box<Translation>, status: u16 },
 }
 
-/// Decides the body mode from the response status and fixes the headers that the
-/// translation invalidates. Runs inside the response-headers callback.
-pub fn on_headers(t: Translation) -> Body {
+/// What the response turned out to be.
+#[derive(Default)]
+pub struct Outcome {
+    /// HTTP status sent to the client.
+    pub status: u16,
+    /// Usage reported by the provider, once known.
+    pub usage: Option<Usage>,
+    /// The provider's response id, when seen.
+    pub response_id: Option<String>,
+    /// The body ended (as opposed to a reset or disconnect).
+    pub complete: bool,
+}
+
+/// Decides the body mode from the status, fixing headers the translation invalidates.
+/// Returns the mode and whether the body is read whole (so headers can be held).
+pub fn on_headers(
+    plan: ResponsePlan,
+    tap: Option<TapFormat>,
+    outcome: &mut Outcome,
+) -> (Body, bool) {
     let status = host::header(MapType::HttpResponseHeaders, ":status")
         .and_then(|s| s.parse::<u16>().ok())
         .unwrap_or(502);
+    outcome.status = status;
     let from_upstream =
         host::property(&["response", "code_details"]).is_none_or(|d| d == "via_upstream");
+    let event_stream = host::header(MapType::HttpResponseHeaders, "content-type")
+        .is_some_and(|c| c.starts_with("text/event-stream"));
+    let t = match plan {
+        ResponsePlan::Passthrough => {
+            return match tap {
+                Some(f) if from_upstream && status < 300 && event_stream => {
+                    (Body::Tap(UsageTap::new(f)), false)
+                }
+                Some(f) if from_upstream && status < 300 => (Body::TapWhole(f), true),
+                _ => (Body::Pass, false),
+            };
+        }
+        ResponsePlan::Translate(t) => t,
+    };
     host::set_header(MapType::HttpResponseHeaders, "content-length", None);
     host::set_header(
         MapType::HttpResponseHeaders,
@@ -33,38 +71,66 @@ pub fn on_headers(t: Translation) -> Body {
         Some(t.content_type(if from_upstream { status } else { 500 })),
     );
     if !from_upstream {
-        return Body::Local {
-            t: Box::new(t),
-            status,
-        };
+        return (
+            Body::Local {
+                t: Box::new(t),
+                status,
+            },
+            false,
+        );
     }
     if t.stream && status < 300 {
-        Body::Stream(t.streamer())
+        (Body::Stream(t.streamer()), false)
     } else {
-        Body::Whole {
-            t: Box::new(t),
-            status,
-        }
+        (
+            Body::Whole {
+                t: Box::new(t),
+                status,
+            },
+            true,
+        )
     }
 }
 
-/// Translates body bytes according to the mode.
-pub fn on_body(mode: &mut Body, size: usize, end_of_stream: bool) -> Action {
+/// Handles body bytes according to the mode; records usage when the body ends.
+pub fn on_body(mode: &mut Body, size: usize, end_of_stream: bool, outcome: &mut Outcome) -> Action {
     match mode {
         Body::Pass => Action::Continue,
+        Body::Tap(tap) => {
+            let chunk = host::buffer(BufferType::HttpResponseBody, size);
+            tap.push(&chunk);
+            if end_of_stream {
+                tap.finish();
+                outcome.usage = Some(tap.usage()).filter(|u| u.total() > 0);
+                outcome.response_id = tap.response_id().map(str::to_string);
+            }
+            Action::Continue
+        }
         Body::Stream(s) => {
             let chunk = host::buffer(BufferType::HttpResponseBody, size);
             let mut out = s.push(&chunk);
             if end_of_stream {
                 out.extend(s.finish());
+                outcome.usage = Some(s.usage()).filter(|u| u.total() > 0);
             }
             host::replace_buffer(BufferType::HttpResponseBody, size, &out);
             Action::Continue
         }
-        Body::Whole { .. } | Body::Local { .. } if !end_of_stream => Action::Pause,
+        Body::TapWhole(_) | Body::Whole { .. } | Body::Local { .. } if !end_of_stream => {
+            Action::Pause
+        }
+        Body::TapWhole(format) => {
+            let body = host::buffer(BufferType::HttpResponseBody, size);
+            if let Some((usage, id)) = usage_from_body(*format, &body) {
+                outcome.usage = Some(usage);
+                outcome.response_id = id;
+            }
+            Action::Continue
+        }
         Body::Whole { t, status } => {
             let body = host::buffer(BufferType::HttpResponseBody, size);
-            let (out, _usage) = t.translate_body(*status, &body);
+            let (out, usage) = t.translate_body(*status, &body);
+            outcome.usage = usage.filter(|u| u.total() > 0);
             host::replace_buffer(BufferType::HttpResponseBody, size, &out);
             Action::Continue
         }

@@ -44,6 +44,7 @@ fn opts() -> Options {
         admin_listen: "127.0.0.1".into(),
         admin_port: 9901,
         wasm: "/opt/tollgate/tollgate_wasm.wasm".into(),
+        access_log: "/dev/stdout".into(),
     }
 }
 

@@ -15,6 +15,8 @@ use std::fmt;
 
 /// Request body limit when general_settings.max_request_size_mb is absent.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Spend records kept when general_settings.spend_log_size is absent.
+pub const DEFAULT_SPEND_LOG_SIZE: usize = 1_000;
 /// Key API capacity when general_settings.max_keys is absent.
 pub const DEFAULT_MAX_KEYS: usize = 10_000;
 /// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
@@ -141,6 +143,8 @@ pub struct Config {
     pub declared_keys: BTreeMap<String, KeyRecord>,
     /// Most keys the key API may create.
     pub max_keys: usize,
+    /// Spend records kept for /spend/logs.
+    pub spend_log_size: usize,
 }
 
 impl Config {
@@ -234,6 +238,16 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
         },
         drop_params: ls.drop_params.unwrap_or(false),
         max_keys: raw.general_settings.max_keys.unwrap_or(DEFAULT_MAX_KEYS),
+        spend_log_size: match raw.general_settings.spend_log_size {
+            Some(n) if (1..=1_000_000).contains(&n) => n,
+            Some(n) => {
+                return Err(ConfigError::at(
+                    "general_settings.spend_log_size",
+                    format!("{n} is out of range (1..=1000000)"),
+                ))
+            }
+            None => DEFAULT_SPEND_LOG_SIZE,
+        },
         ..Config::default()
     };
     if matches!(cfg.master_key.as_deref(), Some("")) {

@@ -232,4 +232,6 @@ pub struct GeneralSettings {
     pub max_request_size_mb: Option<f64>,
     /// Most virtual keys the key API may create (memory bound).
     pub max_keys: Option<usize>,
+    /// Spend records kept in Envoy shared data for /spend/logs (a ring; oldest dropped).
+    pub spend_log_size: Option<usize>,
 }

@@ -197,7 +197,7 @@ fn native_request(
         }
         ClientApi::Chat => (
             openai::path(dep, "/chat/completions", &query),
-            body::replace_model(raw, head, &dep.model),
+            with_stream_usage(raw, head, &dep.model),
         ),
         ClientApi::Responses => {
             if let Ok(v) = serde_json::from_slice::<Value>(raw) {
@@ -218,6 +218,37 @@ fn native_request(
         headers: provider_headers(dep, Some(api)),
         body,
     })
+}
+
+/// Native OpenAI chat: the model replaced and, for streams, usage requested
+/// (`stream_options.include_usage`) so tokens and spend are metered; the client
+/// then also receives the standard final usage chunk.
+fn with_stream_usage(raw: &[u8], head: &RequestHead, model: &str) -> Option<Vec<u8>> {
+    if !head.stream {
+        return body::replace_model(raw, head, model);
+    }
+    let mut v: Value = serde_json::from_slice(raw).ok()?;
+    let asked = v
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if asked {
+        return body::replace_model(raw, head, model);
+    }
+    let obj = v.as_object_mut()?;
+    obj.insert("model".into(), Value::String(model.to_string()));
+    match obj.get_mut("stream_options").and_then(Value::as_object_mut) {
+        Some(so) => {
+            so.insert("include_usage".into(), Value::Bool(true));
+        }
+        None => {
+            obj.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true}),
+            );
+        }
+    }
+    serde_json::to_vec(&v).ok()
 }
 
 /// A provider-prefixed passthrough: the client's path under the deployment's base,

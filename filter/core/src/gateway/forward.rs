@@ -12,8 +12,9 @@ impl Gateway {
         provider: crate::provider::Provider,
         rest: &str,
         body: &[u8],
-        rand: u64,
+        env: &Env<'_>,
     ) -> Result<Forward, ApiError> {
+        let rand = env.pick;
         let head = body::read_head(body).ok();
         let by_model = head.as_ref().and_then(|h| {
             let group = self.config.resolve_group(&h.model)?;
@@ -48,13 +49,26 @@ impl Gateway {
         let upstream =
             exchange::request::passthrough(dep, rest, &pending.query, body, model_head.as_ref());
         let stream = model_head.is_some_and(|h| h.stream);
-        Ok(forward(
-            dep,
+        let key = match &pending.principal {
+            Principal::Key(k) => Some(k.as_ref()),
+            _ => None,
+        };
+        let mut ticket = self.admit(
+            key,
             group,
-            upstream,
-            ResponsePlan::Passthrough,
+            self.index_of(dep),
+            &pending.path,
+            body,
             stream,
-        ))
+            env,
+        )?;
+        ticket.format = Some(match provider {
+            crate::provider::Provider::Anthropic => crate::spend::tap::TapFormat::Anthropic,
+            _ => crate::spend::tap::TapFormat::Gemini,
+        });
+        let mut f = forward(dep, group, upstream, ResponsePlan::Passthrough, stream);
+        f.ticket = Some(ticket);
+        Ok(f)
     }
 }
 
@@ -101,5 +115,6 @@ pub(super) fn forward(
         deployment_id: dep.id.clone(),
         group: group.to_string(),
         plan,
+        ticket: None,
     }
 }

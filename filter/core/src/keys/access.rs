@@ -54,7 +54,7 @@ pub fn check_route(key: &KeyRecord, path: &str) -> Result<(), ApiError> {
     let llm = is_llm_route(path);
     let by_role = match key.role {
         Role::ProxyAdmin => true,
-        Role::InternalUser => llm || path == "/key/info",
+        Role::InternalUser => llm || path == "/key/info" || path == "/spend/logs",
         Role::Customer => llm,
     };
     if !by_role {
