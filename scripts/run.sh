@@ -111,7 +111,7 @@ say "rendering $config -> .run/$port/envoy.yaml"
 
 say "starting Envoy on $listen:$port (admin 127.0.0.1:$admin_port)"
 # --disable-hot-restart: no shared-memory base id, so instances run side by side.
-"$ENVOY" -c "$run_dir/envoy.yaml" --disable-hot-restart -l "$log_level" &
+"$ENVOY" -c "$run_dir/envoy.yaml" --disable-hot-restart --file-flush-interval-msec 1000 -l "$log_level" &
 envoy_pid=$!
 pids+=("$envoy_pid")
 

@@ -261,6 +261,7 @@ class Gateway:
             self.proc = subprocess.Popen(
                 [str(envoy_binary()), "-c", str(self.bootstrap_path),
                  "--disable-hot-restart", "--concurrency", "2",
+                 "--file-flush-interval-msec", "200",
                  "-l", "info" if DEBUG else "warning"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self.env,

@@ -98,6 +98,9 @@ impl Http {
 
     fn forward(&mut self, f: Forward, size: usize) -> Action {
         self.ticket = f.ticket.clone();
+        if let Some(t) = &mut self.ticket {
+            t.start_ms = host::now_nanos() / 1_000_000;
+        }
         if let Some(body) = &f.body {
             if !host::replace_buffer(BufferType::HttpRequestBody, size, body) {
                 return self.reply(LocalReply::from(tollgate_core::ApiError::internal(
