@@ -214,3 +214,32 @@ def test_access_log_carries_every_spend_record(stack):
     assert ring, "no spend records"
     for rec in ring:
         assert logged.get((rec["request_id"], rec["startTime"], rec["api_key"])) == rec["spend_micros"], rec
+
+
+def test_model_rpm_limit(stack):
+    gw, _ = stack
+    away_from_minute_edge()
+    k = gen(gw, model_rpm_limit={"priced": 1})
+    assert chat(gw, k).status_code == 200
+    r = chat(gw, k)
+    assert r.status_code == 429 and "model_rpm_limit" in r.json()["error"]["message"]
+    assert chat(gw, k, model="claude").status_code == 200
+
+
+def test_deployment_at_capacity_is_skipped(mock_factory, gateway_factory):
+    away_from_minute_edge()
+    a, b = mock_factory("cap-a"), mock_factory("cap-b")
+    gw = gateway_factory(f"""
+model_list:
+  - model_name: g
+    litellm_params: {{model: openai/x, api_base: "{a.base_url}/v1", rpm: 2, order: 1}}
+  - model_name: g
+    litellm_params: {{model: openai/x, api_base: "{b.base_url}/v1", rpm: 1, order: 2}}
+""")
+    names = []
+    for _ in range(4):
+        r = httpx.post(gw.url + "/v1/chat/completions", timeout=30,
+                       json={"model": "g", "messages": [{"role": "user", "content": "x"}]})
+        names.append(r.headers.get("x-mock-name") if r.status_code == 200 else r.status_code)
+    # order 1 serves until its rpm is used, then the standby, then nothing is left.
+    assert names == ["cap-a", "cap-a", "cap-b", 429], names
