@@ -105,9 +105,12 @@ fi
 
 # Rendering resolves os.environ/ refs too, so it sees the same environment Envoy gets.
 say "rendering $config -> .run/$port/envoy.yaml"
-"$TOLLGATE_CLI" render "$config" --port "$port" --admin-port "$admin_port" \
-    --listen "$listen" --admin-listen 127.0.0.1 --wasm "$TOLLGATE_WASM" \
-    -o "$run_dir/envoy.yaml"
+# --dynamic: clusters and the filter config live in watched files under the run
+# directory, so re-running this render line applies an edited config live.
+render_cmd=("$TOLLGATE_CLI" render "$config" --port "$port" --admin-port "$admin_port"
+    --listen "$listen" --admin-listen 127.0.0.1 --wasm "$TOLLGATE_WASM"
+    --dynamic "$run_dir" -o "$run_dir/envoy.yaml")
+"${render_cmd[@]}"
 
 say "starting Envoy on $listen:$port (admin 127.0.0.1:$admin_port)"
 # --disable-hot-restart: no shared-memory base id, so instances run side by side.
@@ -133,6 +136,11 @@ tollgate is ready on $url   (admin: http://127.0.0.1:$admin_port, master key: $T
   from openai import OpenAI
   client = OpenAI(base_url="$url/v1", api_key="$TOLLGATE_MASTER_KEY")
   print(client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content)
+
+After editing $config, apply it without a restart (in-flight requests finish
+on the old config; keys, counters and spend are kept):
+
+  $(printf '%q ' "${render_cmd[@]}")
 
 Ctrl-C stops it.
 

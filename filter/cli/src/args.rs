@@ -58,6 +58,8 @@ pub struct RenderArgs {
     pub output: Option<PathBuf>,
     /// Where Envoy writes the JSON access log with spend records.
     pub access_log: String,
+    /// Directory for watched cluster and filter-config files (reload without restart).
+    pub dynamic: Option<PathBuf>,
 }
 
 /// Parses the arguments after the program name.
@@ -148,6 +150,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
             "--admin-listen",
             "--wasm",
             "--access-log",
+            "--dynamic",
             "-o",
             "--output",
         ],
@@ -162,6 +165,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
         wasm: None,
         output: None,
         access_log: "/dev/stdout".to_string(),
+        dynamic: None,
     };
     let mut port = None;
     for (name, value) in p.flags {
@@ -173,6 +177,7 @@ fn parse_render(rest: &[String]) -> Result<Command, String> {
             "--admin-listen" => r.admin_listen = address(&name, &v)?,
             "--wasm" => r.wasm = Some(PathBuf::from(v)),
             "--access-log" => r.access_log = v,
+            "--dynamic" => r.dynamic = Some(PathBuf::from(v)),
             _ => r.output = Some(PathBuf::from(v)),
         }
     }

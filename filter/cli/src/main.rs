@@ -2,6 +2,7 @@
 //! bootstrap that runs the tollgate filter with it.
 
 mod args;
+mod dynamic;
 mod render;
 mod secrets;
 mod validate;
@@ -81,7 +82,27 @@ fn run_render(a: &RenderArgs) -> Result<(), String> {
             wasm.display()
         );
     }
-    let yaml = render::to_yaml(&rendered.bootstrap, &a.config.display().to_string())?;
+    let bootstrap = match &a.dynamic {
+        Some(dir) => {
+            let dir = absolute(&cwd, dir);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let split = dynamic::split(rendered.bootstrap.clone(), &dir.to_string_lossy())?;
+            let source = a.config.display().to_string();
+            // Clusters first: a filter config naming a new cluster must not arrive before it.
+            dynamic::write_atomically(
+                &dir.join(dynamic::CDS_FILE),
+                &render::to_yaml(&split.cds, &source)?,
+            )?;
+            dynamic::write_atomically(
+                &dir.join(dynamic::ECDS_FILE),
+                &render::to_yaml(&split.ecds, &source)?,
+            )?;
+            split.bootstrap
+        }
+        None => rendered.bootstrap.clone(),
+    };
+    let yaml = render::to_yaml(&bootstrap, &a.config.display().to_string())?;
     match &a.output {
         Some(out) => {
             std::fs::write(out, yaml)
