@@ -18,6 +18,14 @@ while (($#)); do
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
+# Relative paths are the caller's, and the build below runs from the repo root.
+out="$(realpath -m -- "$out")"
+[[ -z "$wasm" ]] || wasm="$(realpath -m -- "$wasm")"
+
+# Never wipe a directory that is not a layout we wrote.
+if [[ -e "$out" && ! -f "$out/oci-layout" && -n "$(ls -A "$out" 2>/dev/null)" ]]; then
+    die "$out exists and is not an OCI layout; pick another --out"
+fi
 
 command -v python3 >/dev/null || die "python3 not found"
 command -v cargo >/dev/null || die "cargo not found: it builds the wasm and reports the version"
@@ -33,10 +41,6 @@ version="$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "tollgate-wasm"))')"
 tag="${tag:-$version}"
 
-# Never wipe a directory that is not a layout we wrote.
-if [[ -e "$out" && ! -f "$out/oci-layout" && -n "$(ls -A "$out" 2>/dev/null)" ]]; then
-    die "$out exists and is not an OCI layout; pick another --out"
-fi
 rm -rf "$out"
 mkdir -p "$out"
 
