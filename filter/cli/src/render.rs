@@ -246,6 +246,11 @@ fn wasm_filter(opts: &Options, embedded: &str, env_keys: &BTreeSet<&str>) -> Val
                 "root_id": "tollgate",
                 // Without it, pausing in on_http_request_headers stalls the request.
                 "allow_on_headers_stop_iteration": true,
+                // A VM that fails is replaced on the next request instead of failing
+                // every request from then on; the failed request itself is refused
+                // (never passed unauthenticated), and shared data (keys, counters,
+                // spend) outlives the VM.
+                "failure_policy": "FAIL_RELOAD",
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
                     "value": embedded,

@@ -11,11 +11,18 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// Longest line (and so event field) kept; an upstream that never ends a line
+/// cannot grow the filter's memory past this.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Incremental SSE parser.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
     skip_lf: bool,
+    /// The current line passed MAX_LINE_BYTES: its bytes are dropped up to the newline.
+    discarding: bool,
+    overflowed: bool,
     event: Option<String>,
     data: Option<String>,
 }
@@ -37,6 +44,12 @@ impl SseParser {
                     self.skip_lf = true;
                     self.end_line(&mut out);
                 }
+                _ if self.discarding => {}
+                _ if self.line.len() >= MAX_LINE_BYTES => {
+                    self.line.clear();
+                    self.discarding = true;
+                    self.overflowed = true;
+                }
                 _ => self.line.push(b),
             }
         }
@@ -57,7 +70,18 @@ impl SseParser {
         !self.line.is_empty() || self.data.is_some() || self.event.is_some()
     }
 
+    /// True once a line exceeded [`MAX_LINE_BYTES`] (that line's event was dropped).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     fn end_line(&mut self, out: &mut Vec<SseEvent>) {
+        if std::mem::take(&mut self.discarding) {
+            // The oversized line's event is incomplete: drop what it had gathered.
+            self.event = None;
+            self.data = None;
+            return;
+        }
         let line = std::mem::take(&mut self.line);
         if line.is_empty() {
             if let Some(ev) = self.dispatch() {
@@ -165,6 +189,18 @@ mod tests {
         let mut p = SseParser::default();
         assert!(p.push(b"data: partial").is_empty());
         assert!(p.has_partial());
+    }
+
+    #[test]
+    fn oversized_lines_are_dropped_not_buffered() {
+        let mut p = SseParser::default();
+        let big = vec![b'x'; MAX_LINE_BYTES + 10];
+        assert!(p.push(b"data: ").is_empty());
+        assert!(p.push(&big).is_empty());
+        assert!(p.line.len() <= MAX_LINE_BYTES);
+        let evs = p.push(b"\n\ndata: ok\n\n");
+        assert_eq!(evs, vec![ev(None, "ok")]);
+        assert!(p.overflowed());
     }
 
     #[test]
