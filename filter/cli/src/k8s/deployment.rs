@@ -124,12 +124,13 @@ fn envoy_container(o: &Options, env: &EnvPlan) -> Value {
 
 /// Starts Envoy's graceful drain through the loopback admin port, then waits for the
 /// drain and for the pod's endpoint removal to reach every client before SIGTERM.
-/// bash's /dev/tcp stands in for curl, which the Envoy image does not ship; the sleep
-/// runs even if the drain request fails.
+/// bash's /dev/tcp stands in for curl, which the Envoy image does not ship (HTTP/1.1:
+/// Envoy refuses HTTP/1.0 by default); the sleep runs even if the drain request fails.
 pub fn pre_stop(drain_seconds: u32) -> String {
     format!(
         "exec 3<>/dev/tcp/127.0.0.1/{ADMIN_PORT} && \
-         printf 'POST /drain_listeners?graceful HTTP/1.0\\r\\n\\r\\n' >&3 && \
+         printf 'POST /drain_listeners?graceful HTTP/1.1\\r\\nHost: localhost\\r\\n\
+         Connection: close\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3 && \
          read -r -t 5 _ <&3; sleep {}",
         drain_seconds + DEREGISTER_SECONDS
     )
