@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
@@ -273,5 +274,28 @@ def test_istio_filter_and_routes_serve_in_envoy(mock_factory, tmp_path):
         assert mock.requests()[-1]["headers"].get("host") == f"127.0.0.1:{mock.port}"
         r = http.post(url + "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": []})
         assert r.status_code == 401
+    finally:
+        envoy.stop()
+
+
+def test_istio_filter_without_the_flag_stalls(mock_factory, tmp_path):
+    # Why the flag, and so the EnvoyFilter: the same config without it never reaches
+    # the provider (the body callback never comes).
+    mock = mock_factory("stall")
+    env = {**SECRETS, "TOLLGATE_MOCK_BASE": f"{mock.base_url}/v1"}
+    docs = rendered(MOCK_CONFIG, "istio", env=env)
+    config = m.find(docs, "EnvoyFilter", "tollgate")["spec"]["configPatches"][0]["patch"][
+        "value"]["typed_config"]["config"]
+    config["allow_on_headers_stop_iteration"] = False
+    path, ports = istio_gateway_bootstrap(docs, tmp_path, mock.port)
+    envoy = harness.EnvoyProcess(path, {"PATH": "/usr/bin:/bin", **SECRETS}, tmp_path,
+                                 ports["http"], ports["admin"])
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            harness.http.post(
+                envoy.url + "/v1/chat/completions", timeout=3,
+                headers={"authorization": f"Bearer {SECRETS['TOLLGATE_MASTER_KEY']}"},
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+        assert mock.requests() == []
     finally:
         envoy.stop()
