@@ -12,7 +12,7 @@
 //!   fetches the module (oci:// or http(s)://) and rewrites it to a local file, as it
 //!   does for every remote Wasm ECDS resource.
 //! - [`IstioPlugin::WasmPlugin`]: a WasmPlugin plus the EXTENSION_CONFIG MERGE patch,
-//!   for an Istio that applies it or exposes the field; on the Istio sources we read it
+//!   for an Istio that applies it or exposes the field; with istiod as published it
 //!   is a no-op and requests with a body stall.
 
 use super::{selector_labels, Options};
