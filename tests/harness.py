@@ -214,14 +214,16 @@ def validate(config_path: str | Path, env: dict | None = None) -> tuple[int, str
 
 
 def render(config_text: str, *args: str, env: dict | None = None,
-           port: int = 4000) -> tuple[int, str, str]:
+           port: int | None = 4000) -> tuple[int, str, str]:
     """`tollgate render` on config_text -> (returncode, stdout, stderr).
 
-    Extra args (--admin-port, --wasm, -o, ...) are passed through."""
+    Extra args (--admin-port, --wasm, -o, --target, ...) are passed through;
+    port=None leaves --port out (--target istio has none)."""
     with tempfile.TemporaryDirectory() as d:
         config = Path(d) / "config.yaml"
         config.write_text(config_text)
-        return _run_cli(["render", config, "--port", str(port), *args], env)
+        port_args = [] if port is None else ["--port", str(port)]
+        return _run_cli(["render", config, *port_args, *args], env)
 
 
 # ----------------------------------------------------------------------- Envoy
@@ -274,28 +276,7 @@ class Gateway:
         LIVE.append(self)
 
     def _wait_ready(self) -> None:
-        # /ready can say LIVE before the workers bind the listener: check both.
-        deadline = time.monotonic() + ENVOY_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                # Another process can take a free_port() pick before Envoy binds it.
-                error = PortTaken if "Address already in use" in self.log() else RuntimeError
-                raise error(
-                    f"Envoy exited during startup with {self.proc.returncode}; "
-                    f"last lines of {self.log_path}:\n{self.log_tail()}"
-                )
-            try:
-                r = http.get(f"{self.admin_url}/ready", timeout=1.0)
-                if r.status_code == 200 and r.text.strip() == "LIVE":
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1.0).close()
-                    return
-            except (httpx.HTTPError, OSError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(
-            f"Envoy not ready within {ENVOY_START_TIMEOUT_S:.0f}s; "
-            f"last lines of {self.log_path}:\n{self.log_tail()}"
-        )
+        wait_envoy_ready(self.proc, self.admin_url, self.port, self.log_path)
 
     def log(self) -> str:
         """Envoy's log so far (warnings and up; everything with TOLLGATE_TEST_DEBUG=1)."""
@@ -327,6 +308,76 @@ class Gateway:
 
 class PortTaken(RuntimeError):
     """Envoy could not bind a port picked for it."""
+
+
+def wait_envoy_ready(proc: subprocess.Popen, admin_url: str, port: int, log_path: Path) -> None:
+    """Waits until Envoy's admin says LIVE and the listener on `port` accepts."""
+    # /ready can say LIVE before the workers bind the listener: check both.
+    deadline = time.monotonic() + ENVOY_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            # Another process can take a free_port() pick before Envoy binds it.
+            text = log_path.read_text(errors="replace")
+            error = PortTaken if "Address already in use" in text else RuntimeError
+            raise error(
+                f"Envoy exited during startup with {proc.returncode}; "
+                f"last lines of {log_path}:\n{tail(log_path)}"
+            )
+        try:
+            r = http.get(f"{admin_url}/ready", timeout=1.0)
+            if r.status_code == 200 and r.text.strip() == "LIVE":
+                socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(
+        f"Envoy not ready within {ENVOY_START_TIMEOUT_S:.0f}s; "
+        f"last lines of {log_path}:\n{tail(log_path)}"
+    )
+
+
+class EnvoyProcess:
+    """Envoy running a bootstrap written elsewhere (not rendered here), e.g. the one in
+    a rendered Kubernetes ConfigMap. `port` and `admin_port` must be the ones the
+    bootstrap names; `flags` replace the harness defaults after `-c`."""
+
+    def __init__(self, bootstrap_path: Path, env: dict, workdir: Path, port: int,
+                 admin_port: int, flags: list[str] | None = None):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port, self.admin_port = port, admin_port
+        self.url = f"http://127.0.0.1:{port}"
+        self.admin_url = f"http://127.0.0.1:{admin_port}"
+        self.log_path = workdir / "envoy.log"
+        flags = flags if flags is not None else ["--disable-hot-restart", "--concurrency", "2"]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(envoy_binary()), "-c", str(bootstrap_path), *flags,
+                 "-l", "info" if DEBUG else "warning"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env,
+            )
+        LIVE.append(self)
+        try:
+            wait_envoy_ready(self.proc, self.admin_url, port, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return tail(self.log_path, lines)
+
+    def describe(self) -> str:
+        return f"Envoy at {self.url}, admin {self.admin_url} ({self.log_path})"
+
+    def stop(self) -> None:
+        """Idempotent: SIGTERM, SIGKILL after 5 s."""
+        stop_process(self.proc)
+        if self in LIVE:
+            LIVE.remove(self)
 
 
 def start_gateway(config_text: str, env: dict | None, workdir: Path,

@@ -1,5 +1,9 @@
 //! Command-line parsing, by hand: two subcommands do not justify a parser dependency.
 
+mod deploy;
+
+pub use deploy::{IstioArgs, IstioPlugin, K8sArgs};
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -8,18 +12,42 @@ pub const USAGE: &str = "\
 usage:
   tollgate validate CONFIG [--no-env]
   tollgate render CONFIG --port N [--admin-port N] [--listen ADDR] [--admin-listen ADDR]
-                         [--wasm PATH] [-o FILE]
+                         [--wasm PATH] [--access-log PATH] [-o FILE]
+  tollgate render CONFIG --target k8s [--namespace NS] [--name NAME] [--port N]
+                         [--envoy-image IMG] [--wasm-image IMG] [--replicas N]
+                         [--max-replicas N] [--drain-seconds N] [--secret-template FILE] [-o FILE]
+  tollgate render CONFIG --target istio [--namespace NS] [--name NAME] [--wasm-url URL]
+                         [--selector K=V[,K=V]] [--plugin envoyfilter|wasmplugin]
+                         [--secret-template FILE] [-o FILE]
   tollgate help | --version
 
 validate  checks CONFIG (LiteLLM-style config.yaml) with the process environment;
           --no-env fills unset os.environ/ variables with placeholders.
-render    writes a complete Envoy v3 bootstrap (YAML) to stdout or FILE.
+render    writes YAML to stdout or FILE (-o). --target envoy (default): a complete Envoy
+          v3 bootstrap.
           --port         listener port (required)
           --listen       listener address (default 0.0.0.0)
           --admin-port   Envoy admin port (default 9901; 0 lets Envoy pick)
           --admin-listen admin address (default 127.0.0.1)
           --wasm         filter module (default ./target/wasm32-wasip1/release/tollgate_wasm.wasm)
-          -o, --output   write to FILE instead of stdout";
+          --access-log   JSON access log with spend records (default /dev/stdout)
+  --target k8s: ConfigMap, Deployment, Service, PodDisruptionBudget and
+          HorizontalPodAutoscaler in one multi-document stream (see docs/deploy.md).
+          --namespace    default tollgate (must exist)      --name     default tollgate
+          --port         listener and Service port (default 4000)
+          --envoy-image  default envoyproxy/envoy:v1.40-latest
+          --wasm-image   image holding /tollgate.wasm (default tollgate/filter-wasm:VERSION)
+          --replicas     minimum replicas (default 2)  --max-replicas  default max(10, replicas)
+          --drain-seconds  graceful drain on shutdown (default 20)
+  --target istio: the filter, its routes, ServiceEntry and DestinationRule resources for
+          an Istio ingress gateway.
+          --namespace    default istio-system               --name     default tollgate
+          --wasm-url     default oci://tollgate/filter-wasm-plugin:VERSION
+          --selector     gateway pod labels (default istio=ingressgateway)
+          --plugin       envoyfilter (default, sets allow_on_headers_stop_iteration) or
+                         wasmplugin (Istio cannot set that flag on it; see docs/deploy.md)
+  --secret-template FILE  (k8s, istio) also writes a Secret listing the variables to set,
+                         with empty values.";
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +72,26 @@ pub enum Command {
 pub struct RenderArgs {
     /// Config file path.
     pub config: PathBuf,
+    /// Output file; stdout when absent.
+    pub output: Option<PathBuf>,
+    /// What to render.
+    pub target: Target,
+}
+
+/// What `render` produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An Envoy bootstrap for a local process.
+    Envoy(EnvoyArgs),
+    /// Kubernetes manifests.
+    K8s(K8sArgs),
+    /// Istio resources for an ingress gateway.
+    Istio(IstioArgs),
+}
+
+/// Options of `render --target envoy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvoyArgs {
     /// Listener port.
     pub port: u16,
     /// Listener address.
@@ -54,8 +102,6 @@ pub struct RenderArgs {
     pub admin_listen: IpAddr,
     /// Wasm module path as given (made absolute later, against the working directory).
     pub wasm: Option<PathBuf>,
-    /// Output file; stdout when absent.
-    pub output: Option<PathBuf>,
     /// Where Envoy writes the JSON access log with spend records.
     pub access_log: String,
     /// Directory for watched cluster and filter-config files (reload without restart).
@@ -76,10 +122,34 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-/// Flags seen on a command line: (name, value) in order, plus positionals.
-struct Parsed {
+/// Flags seen on a command line, in order, plus positionals.
+pub(crate) struct Parsed {
     flags: Vec<(String, Option<String>)>,
     positional: Vec<String>,
+}
+
+impl Parsed {
+    /// Removes every occurrence of the flag (any of its spellings); the last value wins.
+    pub(crate) fn take(&mut self, names: &[&str]) -> Option<String> {
+        let mut last = None;
+        self.flags.retain(|(n, v)| {
+            if names.contains(&n.as_str()) {
+                last = Some(v.clone().unwrap_or_default());
+                false
+            } else {
+                true
+            }
+        });
+        last
+    }
+
+    /// Refuses flags no step has taken: they belong to another target.
+    pub(crate) fn finish(self, target: &str) -> Result<(), String> {
+        match self.flags.first() {
+            Some((name, _)) => Err(format!("{name} does not apply to --target {target}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Splits flags from positionals; `with_value` flags take the next argument or `=value`.
@@ -140,52 +210,87 @@ fn parse_validate(rest: &[String]) -> Result<Command, String> {
     })
 }
 
+/// Every render flag that takes a value, whatever the target.
+const RENDER_FLAGS: &[&str] = &[
+    "--target",
+    "--port",
+    "--admin-port",
+    "--listen",
+    "--admin-listen",
+    "--wasm",
+    "--access-log",
+    "--dynamic",
+    "-o",
+    "--output",
+    "--namespace",
+    "--name",
+    "--envoy-image",
+    "--wasm-image",
+    "--replicas",
+    "--max-replicas",
+    "--drain-seconds",
+    "--wasm-url",
+    "--selector",
+    "--plugin",
+    "--secret-template",
+];
+
 fn parse_render(rest: &[String]) -> Result<Command, String> {
-    let p = split(
-        rest,
-        &[
-            "--port",
-            "--admin-port",
-            "--listen",
-            "--admin-listen",
-            "--wasm",
-            "--access-log",
-            "--dynamic",
-            "-o",
-            "--output",
-        ],
-        &[],
-    )?;
-    let mut r = RenderArgs {
-        config: one_config(p.positional)?,
-        port: 0,
+    let mut p = split(rest, RENDER_FLAGS, &[])?;
+    let config = one_config(std::mem::take(&mut p.positional))?;
+    let output = p.take(&["-o", "--output"]).map(PathBuf::from);
+    let target = match p.take(&["--target"]).as_deref() {
+        None | Some("envoy") => Target::Envoy(parse_envoy(&mut p)?),
+        Some("k8s") | Some("kubernetes") => Target::K8s(deploy::parse_k8s(&mut p)?),
+        Some("istio") => Target::Istio(deploy::parse_istio(&mut p)?),
+        Some(other) => {
+            return Err(format!(
+                "--target: unknown target {other:?} (envoy, k8s or istio)"
+            ))
+        }
+    };
+    let name = match &target {
+        Target::Envoy(_) => "envoy",
+        Target::K8s(_) => "k8s",
+        Target::Istio(_) => "istio",
+    };
+    p.finish(name)?;
+    Ok(Command::Render(RenderArgs {
+        config,
+        output,
+        target,
+    }))
+}
+
+fn parse_envoy(p: &mut Parsed) -> Result<EnvoyArgs, String> {
+    let port = p
+        .take(&["--port"])
+        .ok_or("render needs --port N (the listener port)")?;
+    let mut r = EnvoyArgs {
+        port: port_value("--port", &port, false)?,
         listen: [0, 0, 0, 0].into(),
         admin_port: 9901,
         admin_listen: [127, 0, 0, 1].into(),
-        wasm: None,
-        output: None,
-        access_log: "/dev/stdout".to_string(),
-        dynamic: None,
+        wasm: p.take(&["--wasm"]).map(PathBuf::from),
+        access_log: p
+            .take(&["--access-log"])
+            .unwrap_or_else(|| "/dev/stdout".to_string()),
+        dynamic: p.take(&["--dynamic"]).map(PathBuf::from),
     };
-    let mut port = None;
-    for (name, value) in p.flags {
-        let v = value.unwrap_or_default();
-        match name.as_str() {
-            "--port" => port = Some(port_value(&name, &v, false)?),
-            "--admin-port" => r.admin_port = port_value(&name, &v, true)?,
-            "--listen" => r.listen = address(&name, &v)?,
-            "--admin-listen" => r.admin_listen = address(&name, &v)?,
-            "--wasm" => r.wasm = Some(PathBuf::from(v)),
-            "--access-log" => r.access_log = v,
-            "--dynamic" => r.dynamic = Some(PathBuf::from(v)),
-            _ => r.output = Some(PathBuf::from(v)),
-        }
+    if let Some(v) = p.take(&["--admin-port"]) {
+        r.admin_port = port_value("--admin-port", &v, true)?;
     }
-    r.port = port.ok_or("render needs --port N (the listener port)")?;
-    Ok(Command::Render(r))
+    if let Some(v) = p.take(&["--listen"]) {
+        r.listen = address("--listen", &v)?;
+    }
+    if let Some(v) = p.take(&["--admin-listen"]) {
+        r.admin_listen = address("--admin-listen", &v)?;
+    }
+    Ok(r)
 }
 
-fn port_value(name: &str, v: &str, zero_ok: bool) -> Result<u16, String> {
+/// A port number; 0 only where Envoy may pick one.
+pub(crate) fn port_value(name: &str, v: &str, zero_ok: bool) -> Result<u16, String> {
     match v.parse::<u16>() {
         Ok(0) if !zero_ok => Err(format!("{name}: 0 is not a usable listener port")),
         Ok(p) => Ok(p),
@@ -200,83 +305,4 @@ fn address(name: &str, v: &str) -> Result<IpAddr, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn validate_with_and_without_no_env() {
-        assert_eq!(
-            parse(&argv("validate c.yaml")).unwrap(),
-            Command::Validate {
-                config: "c.yaml".into(),
-                no_env: false
-            }
-        );
-        assert_eq!(
-            parse(&argv("validate --no-env c.yaml")).unwrap(),
-            Command::Validate {
-                config: "c.yaml".into(),
-                no_env: true
-            }
-        );
-        assert!(parse(&argv("validate")).is_err());
-        assert!(parse(&argv("validate a b")).is_err());
-        assert!(parse(&argv("validate --bogus a")).is_err());
-        assert!(parse(&argv("validate --no-env=1 a")).is_err());
-    }
-
-    #[test]
-    fn render_defaults_and_options() {
-        let Command::Render(r) = parse(&argv("render c.yaml --port 10000")).unwrap() else {
-            unreachable!()
-        };
-        assert_eq!(r.port, 10000);
-        assert_eq!(r.admin_port, 9901);
-        assert_eq!(r.listen.to_string(), "0.0.0.0");
-        assert_eq!(r.admin_listen.to_string(), "127.0.0.1");
-        assert_eq!(r.wasm, None);
-        assert_eq!(r.output, None);
-
-        let Command::Render(r) = parse(&argv(
-            "render --port=8080 --admin-port 0 --listen :: --admin-listen=::1 --wasm f.wasm -o out.yaml c.yaml",
-        ))
-        .unwrap() else {
-            unreachable!()
-        };
-        assert_eq!(r.port, 8080);
-        assert_eq!(r.admin_port, 0);
-        assert_eq!(r.listen.to_string(), "::");
-        assert_eq!(r.admin_listen.to_string(), "::1");
-        assert_eq!(r.wasm, Some("f.wasm".into()));
-        assert_eq!(r.output, Some("out.yaml".into()));
-        assert_eq!(r.config, PathBuf::from("c.yaml"));
-    }
-
-    #[test]
-    fn render_errors() {
-        for (args, want) in [
-            ("render c.yaml", "--port"),
-            ("render c.yaml --port", "needs a value"),
-            ("render c.yaml --port 0", "not a usable"),
-            ("render c.yaml --port 70000", "not a port"),
-            ("render c.yaml --port 1 --listen localhost", "not an IP"),
-            ("render --port 1", "missing CONFIG"),
-            ("render c.yaml --port 1 --nope", "unknown option"),
-        ] {
-            let err = parse(&argv(args)).unwrap_err();
-            assert!(err.contains(want), "{args}: {err}");
-        }
-    }
-
-    #[test]
-    fn help_version_unknown() {
-        assert_eq!(parse(&argv("--help")).unwrap(), Command::Help);
-        assert_eq!(parse(&argv("--version")).unwrap(), Command::Version);
-        assert!(parse(&argv("frobnicate")).is_err());
-        assert!(parse(&[]).is_err());
-    }
-}
+mod tests;

@@ -47,6 +47,8 @@ pub struct Rendered {
     pub config: Config,
     /// The Envoy bootstrap.
     pub bootstrap: Value,
+    /// The filter configuration as embedded: compact JSON, references unresolved.
+    pub embedded: String,
 }
 
 /// Validates `text` against `env` and renders the bootstrap.
@@ -72,6 +74,7 @@ pub fn render(
     Ok(Rendered {
         config: cfg,
         bootstrap,
+        embedded,
     })
 }
 
@@ -332,7 +335,7 @@ pub fn route_timeout_ms(cfg: &Config) -> u64 {
 }
 
 /// Protobuf JSON duration ("605s", "1.500s").
-fn duration(ms: u64) -> String {
+pub fn duration(ms: u64) -> String {
     if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {

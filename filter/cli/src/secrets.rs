@@ -4,7 +4,7 @@
 //! Secrets (provider API keys, the master key) are read by the filter from Envoy's
 //! environment at run time, so a rendered bootstrap carries only their variable names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tollgate_core::config::env::{EnvRef, ENV_PREFIX};
 
 /// Value given to unset secret variables: only their presence matters before run time.
@@ -96,6 +96,23 @@ fn uses(refs: &[EnvRef]) -> BTreeMap<&str, (Use, &str)> {
         };
         if rank(u) > rank(e.0) {
             *e = (u, r.path.as_str());
+        }
+    }
+    out
+}
+
+/// Variables used only in api_base fields. Their values shape the Envoy clusters and
+/// are not credentials, so deployment manifests may carry them inline; any other use
+/// (a key, an unknown field) keeps a variable secret.
+pub fn api_base_only(refs: &[EnvRef]) -> BTreeSet<&str> {
+    let mut out: BTreeSet<&str> = refs
+        .iter()
+        .filter(|r| !r.var.is_empty())
+        .map(|r| r.var.as_str())
+        .collect();
+    for r in refs {
+        if !is_api_base_path(&r.path) {
+            out.remove(r.var.as_str());
         }
     }
     out
@@ -241,6 +258,22 @@ mod tests {
         assert!(
             err.starts_with("model_list[1].litellm_params.api_base"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn api_base_only_excludes_any_other_use() {
+        let refs = vec![
+            r("BASE", "model_list[0].litellm_params.api_base"),
+            r("BASE", "model_list[1].litellm_params.api_base"),
+            r("KEY", "model_list[0].litellm_params.api_key"),
+            r("MIXED", "model_list[2].litellm_params.api_base"),
+            r("MIXED", "model_list[3].litellm_params.api_key"),
+            r("FIN", "keys[0].key"),
+        ];
+        assert_eq!(
+            api_base_only(&refs).into_iter().collect::<Vec<_>>(),
+            ["BASE"]
         );
     }
 

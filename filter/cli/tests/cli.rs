@@ -141,3 +141,63 @@ fn usage_errors_exit_2() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("tollgate render CONFIG --port N"));
 }
+
+#[test]
+fn render_k8s_and_istio_write_manifests_and_secret_templates() {
+    let p = temp_config("deploy.yaml", CONFIG);
+    let p = p.to_str().unwrap();
+    let dir = p.trim_end_matches("deploy.yaml");
+    let env = [("LOCAL_BASE", "http://10.1.2.3:8000")];
+    for (target, kinds) in [
+        ("k8s", &["ConfigMap", "Deployment", "Service"][..]),
+        (
+            "istio",
+            &["EnvoyFilter", "ServiceEntry", "DestinationRule"][..],
+        ),
+    ] {
+        let out = format!("{dir}{target}.yaml");
+        let template = format!("{dir}{target}-secret.yaml");
+        let o = tollgate(
+            &[
+                "render",
+                p,
+                "--target",
+                target,
+                "-o",
+                &out,
+                "--secret-template",
+                &template,
+            ],
+            &env,
+        );
+        assert!(o.status.success(), "{target}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("wrote {out} (2 deployments")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("wrote {template} (Secret template")),
+            "{err}"
+        );
+        let yaml = std::fs::read_to_string(&out).unwrap();
+        for kind in kinds {
+            assert!(
+                yaml.contains(&format!("\nkind: {kind}\n")),
+                "{target}: {kind}"
+            );
+        }
+        let secret = std::fs::read_to_string(&template).unwrap();
+        assert!(secret.contains("OPENAI_API_KEY: ''"), "{secret}");
+    }
+    let o = tollgate(
+        &["render", p, "--target", "istio", "--plugin", "wasmplugin"],
+        &env,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("warning: --plugin wasmplugin"));
+    let o = tollgate(&["render", p, "--target", "k8s", "--wasm", "x"], &env);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--wasm does not apply to --target k8s"));
+}
