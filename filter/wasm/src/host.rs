@@ -29,9 +29,17 @@ pub fn request_header(name: &str) -> Option<String> {
     header(MapType::HttpRequestHeaders, name)
 }
 
-/// A header value from the given map.
+/// A header value from the given map; None when absent or not UTF-8.
+///
+/// Header values may carry any byte from 0x80 up (obs-text). The SDK's string
+/// getter unwraps the UTF-8 conversion, so such a value from a client or a
+/// provider would panic and kill the worker's VM (and print the raw bytes, a key
+/// included, to the log): read bytes and convert here instead.
 pub fn header(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value(map, name).ok().flatten()
+    hostcalls::get_map_value_bytes(map, name)
+        .ok()
+        .flatten()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
 /// A string property such as `response.code_details`.
