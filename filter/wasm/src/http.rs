@@ -25,6 +25,8 @@ enum State {
         body: Body,
         /// Response headers are held until the whole body (and its cost) is known.
         held: bool,
+        /// The provider credential, scrubbed from upstream error bodies.
+        secrets: Vec<String>,
     },
     /// Answered locally; response callbacks must leave the reply alone.
     Replied,
@@ -133,6 +135,7 @@ impl Http {
             plan: Some(f.plan),
             body: Body::Pass,
             held: false,
+            secrets: f.secrets,
         };
         Action::Continue
     }
@@ -201,6 +204,7 @@ impl HttpContext for Http {
             plan,
             body,
             held,
+            secrets,
         } = &mut self.state
         else {
             return Action::Continue;
@@ -211,7 +215,7 @@ impl HttpContext for Http {
         let Some(plan) = plan.take() else {
             return Action::Continue;
         };
-        let (mode, whole) = response::on_headers(plan, tap, &mut self.outcome);
+        let (mode, whole) = response::on_headers(plan, tap, !secrets.is_empty(), &mut self.outcome);
         *body = mode;
         if end_of_stream {
             self.outcome.complete = true;
@@ -228,11 +232,17 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let State::Forwarded { body, held, .. } = &mut self.state else {
+        let State::Forwarded {
+            body,
+            held,
+            secrets,
+            ..
+        } = &mut self.state
+        else {
             return Action::Continue;
         };
         let held = *held;
-        let action = response::on_body(body, body_size, end_of_stream, &mut self.outcome);
+        let action = response::on_body(body, body_size, end_of_stream, secrets, &mut self.outcome);
         if end_of_stream {
             self.outcome.complete = true;
             if let Some((cost, key_spend)) = self.settle() {
