@@ -135,8 +135,10 @@ fn passthrough(path: &str) -> Option<Endpoint> {
     } else {
         return None;
     };
-    // Dot segments could climb out of the provider's API prefix on the upstream.
-    if rest.is_empty() || rest.split('/').any(|s| s == ".." || s == ".") {
+    // Dot segments could climb out of the provider's API prefix on the upstream,
+    // percent-encoded ones (`%2e%2e`, `..%2f`) too if the provider decodes them.
+    let decoded = crate::keys::query::decode(rest, false);
+    if rest.is_empty() || decoded.split('/').any(|s| s == ".." || s == ".") {
         return None;
     }
     Some(Endpoint::Passthrough {
@@ -243,10 +245,19 @@ mod tests {
             classify("GET", "/gemini/v1beta/models"),
             Ok(Endpoint::Passthrough { .. })
         ));
-        assert_eq!(
-            classify("GET", "/anthropic/../admin").unwrap_err().status,
-            404
-        );
+        for traversal in [
+            "/anthropic/../admin",
+            "/anthropic/%2e%2e/admin",
+            "/gemini/v1/%2E%2E/x",
+            "/gemini/v1%2f..%2fx",
+            "/anthropic/./v1/messages",
+        ] {
+            assert_eq!(
+                classify("GET", traversal).unwrap_err().status,
+                404,
+                "{traversal}"
+            );
+        }
         assert_eq!(
             classify("POST", "/v1beta/models/g:countTokens")
                 .unwrap_err()
