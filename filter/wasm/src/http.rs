@@ -147,6 +147,11 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let method = host::request_header(":method").unwrap_or_default();
         let path = host::request_header(":path").unwrap_or_default();
+        // The access log reads :path when the stream ends; a forwarded request gets
+        // its upstream path later, anything answered here keeps this one.
+        if let Some(shown) = tollgate_core::routes::loggable_path(&path) {
+            host::set_header(MapType::HttpRequestHeaders, ":path", Some(&shown));
+        }
         let mut random = fill_random;
         let mut env = Env {
             store: &SharedData,
