@@ -21,6 +21,8 @@ pub const DEFAULT_SPEND_LOG_SIZE: usize = 1_000;
 pub const DEFAULT_MAX_KEYS: usize = 10_000;
 /// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
+/// Time to receive a complete request when general_settings.request_receive_timeout is absent.
+pub const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS: u64 = 60_000;
 
 /// A config problem, located by field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +147,8 @@ pub struct Config {
     pub max_keys: usize,
     /// Spend records kept for /spend/logs.
     pub spend_log_size: usize,
+    /// Time a client has to send its complete request, in ms (rendered into Envoy).
+    pub request_receive_timeout_ms: u64,
 }
 
 impl Config {
@@ -247,6 +251,10 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
                 ))
             }
             None => DEFAULT_SPEND_LOG_SIZE,
+        },
+        request_receive_timeout_ms: match raw.general_settings.request_receive_timeout {
+            Some(t) => seconds("general_settings.request_receive_timeout", t)?,
+            None => DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
         },
         ..Config::default()
     };

@@ -190,6 +190,22 @@ fn request_size_limit() {
 }
 
 #[test]
+fn request_receive_timeout() {
+    assert_eq!(load("").unwrap().request_receive_timeout_ms, 60_000);
+    let c = load("general_settings: {request_receive_timeout: 2.5}\n").unwrap();
+    assert_eq!(c.request_receive_timeout_ms, 2_500);
+    for bad in ["0", "-1", "100000", ".nan"] {
+        assert!(
+            err(&format!(
+                "general_settings: {{request_receive_timeout: {bad}}}\n"
+            ))
+            .starts_with("general_settings.request_receive_timeout:"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn json_configs_load_too() {
     let c = load(r#"{"model_list":[{"model_name":"a","litellm_params":{"model":"openai/a"}}]}"#)
         .unwrap();
