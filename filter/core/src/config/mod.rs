@@ -264,6 +264,9 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             "must not be empty",
         ));
     }
+    if let Some(k) = &cfg.master_key {
+        header_safe("general_settings.master_key", k)?;
+    }
     for (i, d) in raw.model_list.iter().enumerate() {
         let dep = build_deployment(i, d, timeout_ms)?;
         if cfg.deployments.iter().any(|o| o.id == dep.id) {
@@ -342,29 +345,45 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
+/// Credentials travel in header values, which cannot hold control characters: a
+/// provider key with an embedded newline would fail every request at Envoy (503),
+/// a master key with one could never be presented.
+fn header_safe(path: impl Into<String>, value: &str) -> Result<(), ConfigError> {
+    if value.chars().any(char::is_control) {
+        return Err(ConfigError::at(
+            path,
+            "contains a control character (a line break?); it must fit in an HTTP header",
+        ));
+    }
+    Ok(())
+}
+
 fn declared_key(i: usize, k: &raw::RawKey, cfg: &Config) -> Result<KeyRecord, ConfigError> {
     let base = format!("keys[{i}]");
-    let (token, key_name) = match (&k.key, &k.token) {
-        (Some(key), None) if key.starts_with("sk-") && key.len() >= 8 => {
-            (hash_key(key), mask_key(key))
-        }
-        (Some(_), None) => {
-            return Err(ConfigError::at(
+    let (token, key_name) =
+        match (&k.key, &k.token) {
+            (Some(key), None)
+                if key.starts_with("sk-")
+                    && key.len() >= 8
+                    && key.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                (hash_key(key), mask_key(key))
+            }
+            (Some(_), None) => return Err(ConfigError::at(
                 format!("{base}.key"),
-                "must start with sk- and have at least 8 characters",
-            ))
-        }
-        (None, Some(t)) if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) => {
-            (t.to_ascii_lowercase(), "sk-...????".to_string())
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::at(
-                format!("{base}.token"),
-                "must be a 64-character hex SHA-256",
-            ))
-        }
-        _ => return Err(ConfigError::at(base, "give exactly one of key or token")),
-    };
+                "must start with sk- and have at least 8 printable ASCII characters without spaces",
+            )),
+            (None, Some(t)) if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) => {
+                (t.to_ascii_lowercase(), "sk-...????".to_string())
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::at(
+                    format!("{base}.token"),
+                    "must be a 64-character hex SHA-256",
+                ))
+            }
+            _ => return Err(ConfigError::at(base, "give exactly one of key or token")),
+        };
     let role = match k.role.as_deref() {
         None => Role::InternalUser,
         Some(r) => {
@@ -529,6 +548,9 @@ fn build_deployment(
         Some(id) => id.clone(),
         None => derived_id(&d.model_name, &lp.model, api_base, i),
     };
+    if let Some(k) = &lp.api_key {
+        header_safe(format!("{base}.litellm_params.api_key"), k)?;
+    }
     Ok(Deployment {
         id,
         group: d.model_name.clone(),
