@@ -258,7 +258,9 @@ class Gateway:
         if rc != 0:
             raise RuntimeError(f"tollgate render failed ({rc}):\n{err}{out}")
 
-        with open(self.log_path, "wb") as log:
+        # Append mode: Envoy reopens /dev/stdout for the access log with O_APPEND,
+        # so its log (fd 2) must append too or it overwrites access log lines.
+        with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(envoy_binary()), "-c", str(self.bootstrap_path),
                  "--disable-hot-restart", "--concurrency", "2",
