@@ -25,8 +25,6 @@ enum State {
         body: Body,
         /// Response headers are held until the whole body (and its cost) is known.
         held: bool,
-        /// The provider credential, scrubbed from upstream error bodies.
-        secrets: Vec<String>,
     },
     /// Answered locally; response callbacks must leave the reply alone.
     Replied,
@@ -40,6 +38,8 @@ pub struct Http {
     /// Admission to settle exactly once: at the end of the body, or in on_log.
     ticket: Option<Ticket>,
     outcome: Outcome,
+    /// The deployment's provider credential, scrubbed from upstream error bodies.
+    secrets: Vec<String>,
 }
 
 impl Http {
@@ -51,6 +51,7 @@ impl Http {
             state: State::Start,
             ticket: None,
             outcome: Outcome::default(),
+            secrets: Vec::new(),
         }
     }
 
@@ -135,8 +136,8 @@ impl Http {
             plan: Some(f.plan),
             body: Body::Pass,
             held: false,
-            secrets: f.secrets,
         };
+        self.secrets = f.secrets;
         Action::Continue
     }
 }
@@ -209,7 +210,6 @@ impl HttpContext for Http {
             plan,
             body,
             held,
-            secrets,
         } = &mut self.state
         else {
             return Action::Continue;
@@ -220,7 +220,8 @@ impl HttpContext for Http {
         let Some(plan) = plan.take() else {
             return Action::Continue;
         };
-        let (mode, whole) = response::on_headers(plan, tap, !secrets.is_empty(), &mut self.outcome);
+        let (mode, whole) =
+            response::on_headers(plan, tap, !self.secrets.is_empty(), &mut self.outcome);
         *body = mode;
         if end_of_stream {
             self.outcome.complete = true;
@@ -237,17 +238,17 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let State::Forwarded {
-            body,
-            held,
-            secrets,
-            ..
-        } = &mut self.state
-        else {
+        let State::Forwarded { body, held, .. } = &mut self.state else {
             return Action::Continue;
         };
         let held = *held;
-        let action = response::on_body(body, body_size, end_of_stream, secrets, &mut self.outcome);
+        let action = response::on_body(
+            body,
+            body_size,
+            end_of_stream,
+            &self.secrets,
+            &mut self.outcome,
+        );
         if end_of_stream {
             self.outcome.complete = true;
             if let Some((cost, key_spend)) = self.settle() {
