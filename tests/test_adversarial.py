@@ -241,15 +241,20 @@ def test_invalid_utf8_in_header_values(stack):
     for _ in range(6):
         status, _, body = raw_exchange(gw, "POST", "/v1/chat/completions",
                                        [b"Authorization: Bearer sk-\xff\xfe\xe9", JSON_CT], CHAT_BYTES)
-        openai_error(status, body, 401)
+        openai_error(status, body, 401, "Invalid API key")
     status, _, body = raw_exchange(gw, "POST", "/v1/messages",
                                    [b"x-api-key: \xe9t\xe9", ANTHROPIC_VERSION, JSON_CT], MESSAGES_BYTES)
-    anthropic_error(status, body, 401)
-    # An unreadable Authorization is not skipped in favour of another credential.
+    anthropic_error(status, body, 401, "Invalid API key")
+    # The master key's bytes with one replaced by an invalid byte do not match.
     status, _, body = raw_exchange(gw, "POST", "/v1/chat/completions",
-                                   [b"Authorization: Bearer \xff", b"x-api-key: sk-wrong-key-0001", JSON_CT],
+                                   [b"Authorization: Bearer " + MASTER[:-1].encode() + b"\xff", JSON_CT],
                                    CHAT_BYTES)
-    openai_error(status, body, 401)
+    openai_error(status, body, 401, "Invalid API key")
+    # An unreadable Authorization is refused, not skipped for another credential.
+    status, _, body = raw_exchange(gw, "POST", "/v1/chat/completions",
+                                   [b"Authorization: Bearer \xff", b"x-api-key: " + MASTER.encode(), JSON_CT],
+                                   CHAT_BYTES)
+    openai_error(status, body, 401, "Invalid API key")
     # Elsewhere in the request such bytes are none of the gateway's business.
     status, _, body = raw_exchange(gw, "POST", "/v1/chat/completions",
                                    [AUTH_MASTER, b"x-note: caf\xe9", JSON_CT], CHAT_BYTES)

@@ -347,12 +347,13 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
 
 /// Credentials travel in header values, which cannot hold control characters: a
 /// provider key with an embedded newline would fail every request at Envoy (503),
-/// a master key with one could never be presented.
+/// a master key with one could never be presented. U+FFFD is what the filter reads
+/// for header bytes that are not UTF-8, so a key holding it could be matched by them.
 fn header_safe(path: impl Into<String>, value: &str) -> Result<(), ConfigError> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || c == '\u{FFFD}') {
         return Err(ConfigError::at(
             path,
-            "contains a control character (a line break?); it must fit in an HTTP header",
+            "contains a control character (a line break?) or U+FFFD; it must fit in an HTTP header",
         ));
     }
     Ok(())

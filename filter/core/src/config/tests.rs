@@ -221,6 +221,12 @@ fn env_values_are_trimmed_and_credentials_header_safe() {
             "model_list[0].litellm_params.api_key:",
         ),
         ("sk-m", "sk-p", "sk-decl ared", "keys[0].key:"),
+        (
+            "sk-m\u{FFFD}",
+            "sk-p",
+            "sk-declared",
+            "general_settings.master_key:",
+        ),
     ] {
         let e = Config::load(text, &vars(m, p, d)).unwrap_err().to_string();
         assert!(e.starts_with(path), "{e}");
