@@ -84,12 +84,14 @@ def gateway_factory(request, tmp_path_factory) -> Iterator[Callable[..., harness
     .stop().
 
     env is added to this process's environment for both `tollgate render` and
-    Envoy (the values of os.environ/ refs in the config)."""
+    Envoy (the values of os.environ/ refs in the config); log_level is Envoy's -l."""
     base = _workdir(request, tmp_path_factory, "gateways")
     started: list[harness.Gateway] = []
 
-    def start(config_text: str, env: dict | None = None) -> harness.Gateway:
-        gw = harness.start_gateway(config_text, env, base / str(len(started)))
+    def start(config_text: str, env: dict | None = None,
+              log_level: str | None = None) -> harness.Gateway:
+        gw = harness.start_gateway(config_text, env, base / str(len(started)),
+                                   log_level=log_level)
         started.append(gw)
         return gw
 

@@ -232,7 +232,8 @@ def render(config_text: str, *args: str, env: dict | None = None,
 class Gateway:
     """Envoy running the tollgate filter with a given config.yaml."""
 
-    def __init__(self, config_text: str, env: dict | None, workdir: Path):
+    def __init__(self, config_text: str, env: dict | None, workdir: Path,
+                 log_level: str | None = None):
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.config_path = workdir / "config.yaml"
@@ -259,12 +260,14 @@ class Gateway:
         if rc != 0:
             raise RuntimeError(f"tollgate render failed ({rc}):\n{err}{out}")
 
-        with open(self.log_path, "wb") as log:
+        # Append mode: Envoy reopens /dev/stdout for the access log with O_APPEND,
+        # so its log (fd 2) must append too or it overwrites access log lines.
+        with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(envoy_binary()), "-c", str(self.bootstrap_path),
                  "--disable-hot-restart", "--concurrency", "2",
                  "--file-flush-interval-msec", "200",
-                 "-l", "info" if DEBUG else "warning"],
+                 "-l", log_level or ("info" if DEBUG else "warning")],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self.env,
             )
@@ -381,11 +384,14 @@ class EnvoyProcess:
 
 
 def start_gateway(config_text: str, env: dict | None, workdir: Path,
-                  attempts: int = 3) -> Gateway:
-    """Starts Envoy with config_text; retries with new ports if one was taken."""
+                  attempts: int = 3, log_level: str | None = None) -> Gateway:
+    """Starts Envoy with config_text; retries with new ports if one was taken.
+
+    log_level is Envoy's -l (default warning, info with TOLLGATE_TEST_DEBUG=1)."""
     for attempt in range(1, attempts + 1):
         try:
-            return Gateway(config_text, env, workdir if attempt == 1 else workdir / f"retry-{attempt}")
+            return Gateway(config_text, env, workdir if attempt == 1 else workdir / f"retry-{attempt}",
+                           log_level)
         except PortTaken:
             if attempt == attempts:
                 raise

@@ -100,7 +100,7 @@ fn bootstrap(cfg: &Config, opts: &Options, embedded: &str, env_keys: &BTreeSet<&
                 "filter_chains": [{
                     "filters": [{
                         "name": "envoy.filters.network.http_connection_manager",
-                        "typed_config": http_connection_manager(opts, embedded, env_keys, &timeout),
+                        "typed_config": http_connection_manager(cfg, opts, embedded, env_keys, &timeout),
                     }],
                 }],
             }],
@@ -133,6 +133,7 @@ fn access_log(path: &str) -> Value {
 }
 
 fn http_connection_manager(
+    cfg: &Config,
     opts: &Options,
     embedded: &str,
     env_keys: &BTreeSet<&str>,
@@ -144,6 +145,10 @@ fn http_connection_manager(
         "codec_type": "AUTO",
         // Envoy's 5 min default would cut a slow non-streaming completion mid-wait.
         "stream_idle_timeout": timeout,
+        // Bounds receiving the whole request (headers and body); disarmed once the
+        // request is on its way upstream, so long answers are not affected. Without
+        // it a client that stops mid-body holds its stream for stream_idle_timeout.
+        "request_timeout": duration(cfg.request_receive_timeout_ms),
         "access_log": [access_log(&opts.access_log)],
         "route_config": {
             "name": "tollgate",
@@ -196,7 +201,42 @@ fn local_reply_config() -> Value {
             // Envoy's reply body is empty here; say what is most likely wrong.
             mapper(&["NC"], &no_cluster),
             mapper(&UPSTREAM_FAILURE_FLAGS, "%LOCAL_REPLY_BODY%"),
+            // The request did not arrive in time (request_timeout, or the stream
+            // went idle while the body was being sent).
+            client_mapper(
+                "response.code == 408",
+                "The complete request was not received in time (%RESPONSE_CODE_DETAILS%); \
+                 the limit is general_settings.request_receive_timeout",
+                "request_timeout",
+            ),
+            // The HTTP codec refused the request (headers too large, invalid
+            // characters such as NUL in a header): no filter ran.
+            client_mapper(
+                CODEC_ERROR,
+                "%LOCAL_REPLY_BODY% (%RESPONSE_CODE_DETAILS%)",
+                "%RESPONSE_CODE_DETAILS%",
+            ),
         ],
+    })
+}
+
+/// Envoy's own replies to requests its HTTP codec refused.
+pub const CODEC_ERROR: &str =
+    r#"response.code_details.startsWith("http1.") || response.code_details.startsWith("http2.")"#;
+
+/// A local reply Envoy makes for a client's fault, as an OpenAI invalid_request_error.
+fn client_mapper(condition: &str, message: &str, code: &str) -> Value {
+    json!({
+        "filter": {"extension_filter": {
+            "name": "envoy.access_loggers.extension_filters.cel",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                "expression": format!("({condition}) && {NOT_FILTER_REPLY}"),
+            },
+        }},
+        "body_format_override": {
+            "json_format": openai_error(message, "invalid_request_error", code),
+        },
     })
 }
 

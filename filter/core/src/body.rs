@@ -45,6 +45,7 @@ fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
             ApiError::bad_request("Request body must be a JSON object.")
         });
     }
+    check_text(body)?;
     let head: Head = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "We could not parse the JSON body of your request ({e}). \
@@ -76,6 +77,50 @@ fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
         model_span: start..start + raw.get().len(),
         stream: stream_flag(stream_raw)?,
     })
+}
+
+/// Deepest JSON nesting accepted: serde_json's own recursion limit, which the
+/// translated routes hit when they parse the whole body. Checked here too so a
+/// body passed through untranslated gets the same answer instead of reaching the
+/// provider.
+pub const MAX_DEPTH: usize = 128;
+
+/// JSON is UTF-8 (RFC 8259) and nested at most [`MAX_DEPTH`] levels. The head
+/// parse skips values it does not need without checking either.
+fn check_text(body: &[u8]) -> Result<(), ApiError> {
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(ApiError::bad_request(format!(
+            "Request body is not valid UTF-8 (invalid byte at offset {}); \
+             JSON must be UTF-8.",
+            e.valid_up_to()
+        )));
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ApiError::bad_request(format!(
+                        "Request body is nested more than {MAX_DEPTH} levels deep."
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn stream_flag(raw: Option<&RawValue>) -> Result<bool, ApiError> {
@@ -147,6 +192,8 @@ mod tests {
                 b"{\"model\":\"a\",\"stream\":\"yes\"}",
                 "stream must be a boolean",
             ),
+            (b"{\"model\":\"a\",\"x\":\"\xff\"}", "not valid UTF-8"),
+            (b"{\"model\":\"a\xc3\"}", "offset 11"),
         ] {
             let e = read_head(body).unwrap_err();
             assert_eq!(e.status, 400);
@@ -157,5 +204,29 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn nesting_is_bounded_outside_strings_only() {
+        let nested = |open: &str, close: &str, n: usize| {
+            format!(
+                "{{\"model\":\"a\",\"x\":{}1{}}}",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        // The top-level object is one level.
+        let ok = nested("[", "]", MAX_DEPTH - 1);
+        assert_eq!(read_head(ok.as_bytes()).unwrap().model, "a");
+        for (open, close) in [("[", "]"), ("{\"k\":", "}")] {
+            for n in [MAX_DEPTH, 10_000] {
+                let e = read_head(nested(open, close, n).as_bytes()).unwrap_err();
+                assert_eq!(e.status, 400);
+                assert!(e.message.contains("nested more than 128"), "{}", e.message);
+            }
+        }
+        // Brackets inside strings, escaped quotes included, do not count.
+        let s = format!("{{\"model\":\"a\",\"x\":\"\\\"{}\"}}", "[{".repeat(10_000));
+        assert_eq!(read_head(s.as_bytes()).unwrap().model, "a");
     }
 }

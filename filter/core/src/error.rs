@@ -65,8 +65,10 @@ impl ApiError {
         Self::new(404, "invalid_request_error", message).with_code("not_found")
     }
 
-    /// 404 for a path the gateway does not serve (OpenAI's wording).
+    /// 404 for a path the gateway does not serve (OpenAI's wording). Path segments
+    /// that are `sk-` keys are masked: an answer never repeats a key.
     pub fn unknown_route(method: &str, path: &str) -> Self {
+        let path = crate::keys::secret::display_path(path);
         Self::new(
             404,
             "invalid_request_error",
@@ -86,8 +88,9 @@ impl ApiError {
         .with_code("model_not_found")
     }
 
-    /// 405 with the allowed method named.
+    /// 405 with the allowed method named (`sk-` path segments masked).
     pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Self {
+        let path = crate::keys::secret::display_path(path);
         let mut e = Self::new(
             405,
             "invalid_request_error",
@@ -176,5 +179,17 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_slice(&ApiError::bad_request("x").openai_body()).unwrap();
         assert!(v["error"]["param"].is_null() && v["error"]["code"].is_null());
+    }
+
+    #[test]
+    fn paths_in_messages_never_repeat_a_key() {
+        let e = ApiError::unknown_route("POST", "/v1/sk-secret-value-1/x");
+        assert_eq!(e.message, "Invalid URL (POST /v1/sk-...ue-1/x)");
+        let e = ApiError::method_not_allowed("GET", "/key/sk-secret-value-1/regenerate", "POST");
+        assert!(!e.message.contains("sk-secret-value-1"), "{}", e.message);
+        assert_eq!(
+            ApiError::unknown_route("POST", "/v1/nope").message,
+            "Invalid URL (POST /v1/nope)"
+        );
     }
 }

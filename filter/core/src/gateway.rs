@@ -108,6 +108,9 @@ pub struct Forward {
     pub plan: ResponsePlan,
     /// Admission to settle when the request ends.
     pub ticket: Option<ticket::Ticket>,
+    /// The deployment's provider credential: never shown to the client, so it is
+    /// scrubbed from upstream error bodies ([`exchange::response::scrub_secrets`]).
+    pub secrets: Vec<String>,
 }
 
 /// Host services a phase may need besides the request itself.

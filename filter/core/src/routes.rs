@@ -135,8 +135,10 @@ fn passthrough(path: &str) -> Option<Endpoint> {
     } else {
         return None;
     };
-    // Dot segments could climb out of the provider's API prefix on the upstream.
-    if rest.is_empty() || rest.split('/').any(|s| s == ".." || s == ".") {
+    // Dot segments could climb out of the provider's API prefix on the upstream,
+    // percent-encoded ones (`%2e%2e`, `..%2f`) too if the provider decodes them.
+    let decoded = crate::keys::query::decode(rest, false);
+    if rest.is_empty() || decoded.split('/').any(|s| s == ".." || s == ".") {
         return None;
     }
     Some(Endpoint::Passthrough {
@@ -173,6 +175,41 @@ pub fn strip_key_param(query: &str) -> String {
         .filter(|p| !p.is_empty() && !p.starts_with("key="))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Query parameters whose values are credentials: `?key=` (Gemini SDKs, /key/info)
+/// and `?api_key=` (/spend/logs).
+const SECRET_PARAMS: [&str; 2] = ["key", "api_key"];
+
+/// `:path` with the credentials it may carry masked, for Envoy's access log; None
+/// when there is nothing to mask. Masked: the values of `key` and `api_key`
+/// query parameters and any other value that is an `sk-` key, and path segments
+/// that are `sk-` keys (`/key/{key}/regenerate`).
+pub fn loggable_path(full: &str) -> Option<String> {
+    use crate::keys::{query, secret};
+    let (path, q) = split_path(full);
+    let shown = secret::display_path(path);
+    let mut changed = shown != path;
+    let mut out = shown;
+    if full.contains('?') {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|p| {
+                let (name, value) = p.split_once('=').unwrap_or((p, ""));
+                let secret = SECRET_PARAMS.contains(&query::decode(name, true).as_str())
+                    || query::decode(value, true).trim().starts_with("sk-");
+                if secret && !value.is_empty() {
+                    changed = true;
+                    format!("{name}=[redacted]")
+                } else {
+                    p.to_string()
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    changed.then_some(out)
 }
 
 /// The `key=` query parameter, if present.
@@ -243,10 +280,19 @@ mod tests {
             classify("GET", "/gemini/v1beta/models"),
             Ok(Endpoint::Passthrough { .. })
         ));
-        assert_eq!(
-            classify("GET", "/anthropic/../admin").unwrap_err().status,
-            404
-        );
+        for traversal in [
+            "/anthropic/../admin",
+            "/anthropic/%2e%2e/admin",
+            "/gemini/v1/%2E%2E/x",
+            "/gemini/v1%2f..%2fx",
+            "/anthropic/./v1/messages",
+        ] {
+            assert_eq!(
+                classify("GET", traversal).unwrap_err().status,
+                404,
+                "{traversal}"
+            );
+        }
         assert_eq!(
             classify("POST", "/v1beta/models/g:countTokens")
                 .unwrap_err()
@@ -267,5 +313,37 @@ mod tests {
         assert_eq!(split_path("/a"), ("/a", ""));
         assert_eq!(strip_key_param("alt=sse&key=sk-1"), "alt=sse");
         assert_eq!(key_param("alt=sse&key=sk-1"), Some("sk-1"));
+    }
+
+    #[test]
+    fn loggable_paths_hide_credentials() {
+        for (full, want) in [
+            (
+                "/v1beta/models/g:generateContent?alt=sse&key=AIza-secret",
+                Some("/v1beta/models/g:generateContent?alt=sse&key=[redacted]"),
+            ),
+            (
+                "/key/info?key=sk-plain-secret",
+                Some("/key/info?key=[redacted]"),
+            ),
+            (
+                "/spend/logs?api_key=sk-x&summarize=false",
+                Some("/spend/logs?api_key=[redacted]&summarize=false"),
+            ),
+            (
+                "/key/list?team=sk%2Dencoded-secret",
+                Some("/key/list?team=[redacted]"),
+            ),
+            (
+                "/key/sk-path-secret/regenerate",
+                Some("/key/sk-...cret/regenerate"),
+            ),
+            ("/v1/chat/completions", None),
+            ("/key/list?key_alias=a&page=1", None),
+            ("/key/info?key=", None),
+            ("/v1/models?", None),
+        ] {
+            assert_eq!(loggable_path(full).as_deref(), want, "{full}");
+        }
     }
 }

@@ -29,9 +29,22 @@ pub fn request_header(name: &str) -> Option<String> {
     header(MapType::HttpRequestHeaders, name)
 }
 
-/// A header value from the given map.
+/// A header value from the given map; bytes that are not UTF-8 become U+FFFD.
+///
+/// Header values may carry any byte from 0x80 up (obs-text). The SDK's string
+/// getter unwraps the UTF-8 conversion, so such a value from a client or a
+/// provider would panic and kill the worker's VM (and print the raw bytes, a key
+/// included, to the log): read bytes and convert here instead. The lossy value
+/// keeps a garbled credential present, so it is refused rather than skipped for
+/// another header; configured credentials never contain U+FFFD, so it cannot match.
 pub fn header(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value(map, name).ok().flatten()
+    hostcalls::get_map_value_bytes(map, name)
+        .ok()
+        .flatten()
+        .map(|bytes| match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
 }
 
 /// A string property such as `response.code_details`.

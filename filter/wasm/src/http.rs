@@ -38,6 +38,8 @@ pub struct Http {
     /// Admission to settle exactly once: at the end of the body, or in on_log.
     ticket: Option<Ticket>,
     outcome: Outcome,
+    /// The deployment's provider credential, scrubbed from upstream error bodies.
+    secrets: Vec<String>,
 }
 
 impl Http {
@@ -49,6 +51,7 @@ impl Http {
             state: State::Start,
             ticket: None,
             outcome: Outcome::default(),
+            secrets: Vec::new(),
         }
     }
 
@@ -134,6 +137,7 @@ impl Http {
             body: Body::Pass,
             held: false,
         };
+        self.secrets = f.secrets;
         Action::Continue
     }
 }
@@ -144,6 +148,11 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let method = host::request_header(":method").unwrap_or_default();
         let path = host::request_header(":path").unwrap_or_default();
+        // The access log reads :path when the stream ends; a forwarded request gets
+        // its upstream path later, anything answered here keeps this one.
+        if let Some(shown) = tollgate_core::routes::loggable_path(&path) {
+            host::set_header(MapType::HttpRequestHeaders, ":path", Some(&shown));
+        }
         let mut random = fill_random;
         let mut env = Env {
             store: &SharedData,
@@ -211,7 +220,8 @@ impl HttpContext for Http {
         let Some(plan) = plan.take() else {
             return Action::Continue;
         };
-        let (mode, whole) = response::on_headers(plan, tap, &mut self.outcome);
+        let (mode, whole) =
+            response::on_headers(plan, tap, !self.secrets.is_empty(), &mut self.outcome);
         *body = mode;
         if end_of_stream {
             self.outcome.complete = true;
@@ -232,7 +242,13 @@ impl HttpContext for Http {
             return Action::Continue;
         };
         let held = *held;
-        let action = response::on_body(body, body_size, end_of_stream, &mut self.outcome);
+        let action = response::on_body(
+            body,
+            body_size,
+            end_of_stream,
+            &self.secrets,
+            &mut self.outcome,
+        );
         if end_of_stream {
             self.outcome.complete = true;
             if let Some((cost, key_spend)) = self.settle() {

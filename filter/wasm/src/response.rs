@@ -3,6 +3,7 @@
 
 use crate::host;
 use proxy_wasm::types::{Action, BufferType, MapType};
+use tollgate_core::exchange::response::scrub_secrets;
 use tollgate_core::exchange::{from_openai_error, ResponsePlan, Translation};
 use tollgate_core::spend::tap::{usage_from_body, TapFormat, UsageTap};
 use tollgate_core::translate::{StreamTranslator, Usage};
@@ -15,6 +16,9 @@ pub enum Body {
     Tap(UsageTap),
     /// Passed through whole (held) and read for usage at the end.
     TapWhole(TapFormat),
+    /// An upstream error passed through: buffered whole so the provider
+    /// credential can be scrubbed from it.
+    Scrub,
     /// Translated chunk by chunk.
     Stream(Box<dyn StreamTranslator>),
     /// Buffered whole, then translated (JSON bodies and provider errors).
@@ -39,9 +43,11 @@ pub struct Outcome {
 
 /// Decides the body mode from the status, fixing headers the translation invalidates.
 /// Returns the mode and whether the body is read whole (so headers can be held).
+/// `scrub`: the deployment has a credential to keep out of upstream error bodies.
 pub fn on_headers(
     plan: ResponsePlan,
     tap: Option<TapFormat>,
+    scrub: bool,
     outcome: &mut Outcome,
 ) -> (Body, bool) {
     let status = host::header(MapType::HttpResponseHeaders, ":status")
@@ -59,6 +65,11 @@ pub fn on_headers(
                     (Body::Tap(UsageTap::new(f)), false)
                 }
                 Some(f) if from_upstream && status < 300 => (Body::TapWhole(f), true),
+                _ if scrub && from_upstream && status >= 400 => {
+                    // The body may shrink or grow when a secret is replaced.
+                    host::set_header(MapType::HttpResponseHeaders, "content-length", None);
+                    (Body::Scrub, true)
+                }
                 _ => (Body::Pass, false),
             };
         }
@@ -93,7 +104,14 @@ pub fn on_headers(
 }
 
 /// Handles body bytes according to the mode; records usage when the body ends.
-pub fn on_body(mode: &mut Body, size: usize, end_of_stream: bool, outcome: &mut Outcome) -> Action {
+/// `secrets` are scrubbed from upstream error bodies.
+pub fn on_body(
+    mode: &mut Body,
+    size: usize,
+    end_of_stream: bool,
+    secrets: &[String],
+    outcome: &mut Outcome,
+) -> Action {
     match mode {
         Body::Pass => Action::Continue,
         Body::Tap(tap) => {
@@ -116,8 +134,17 @@ pub fn on_body(mode: &mut Body, size: usize, end_of_stream: bool, outcome: &mut 
             host::replace_buffer(BufferType::HttpResponseBody, size, &out);
             Action::Continue
         }
-        Body::TapWhole(_) | Body::Whole { .. } | Body::Local { .. } if !end_of_stream => {
+        Body::TapWhole(_) | Body::Scrub | Body::Whole { .. } | Body::Local { .. }
+            if !end_of_stream =>
+        {
             Action::Pause
+        }
+        Body::Scrub => {
+            let body = host::buffer(BufferType::HttpResponseBody, size);
+            if let Some(out) = scrub_secrets(&body, secrets) {
+                host::replace_buffer(BufferType::HttpResponseBody, size, &out);
+            }
+            Action::Continue
         }
         Body::TapWhole(format) => {
             let body = host::buffer(BufferType::HttpResponseBody, size);
@@ -129,7 +156,10 @@ pub fn on_body(mode: &mut Body, size: usize, end_of_stream: bool, outcome: &mut 
         }
         Body::Whole { t, status } => {
             let body = host::buffer(BufferType::HttpResponseBody, size);
-            let (out, usage) = t.translate_body(*status, &body);
+            let (mut out, usage) = t.translate_body(*status, &body);
+            if *status >= 400 {
+                out = scrub_secrets(&out, secrets).unwrap_or(out);
+            }
             outcome.usage = usage.filter(|u| u.total() > 0);
             host::replace_buffer(BufferType::HttpResponseBody, size, &out);
             Action::Continue

@@ -375,8 +375,8 @@ fn local_replies_only_for_envoy_upstream_failures() {
     let lrc = &hcm(&b)["local_reply_config"];
     assert!(lrc.get("body_format").is_none());
     let mappers = lrc["mappers"].as_array().unwrap();
-    assert_eq!(mappers.len(), 2);
-    for m in mappers {
+    assert_eq!(mappers.len(), 4);
+    for m in &mappers[..2] {
         let parts = m["filter"]["and_filter"]["filters"].as_array().unwrap();
         let flags = parts[0]["response_flag_filter"]["flags"]
             .as_array()
@@ -405,4 +405,38 @@ fn local_replies_only_for_envoy_upstream_failures() {
         all["body_format_override"]["json_format"]["error"]["message"],
         "%LOCAL_REPLY_BODY%"
     );
+}
+
+#[test]
+fn client_side_envoy_replies_are_openai_errors() {
+    let b = rendered(&full_env);
+    let mappers = hcm(&b)["local_reply_config"]["mappers"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for (m, condition, code) in [
+        (&mappers[2], "response.code == 408", "request_timeout"),
+        (&mappers[3], CODEC_ERROR, "%RESPONSE_CODE_DETAILS%"),
+    ] {
+        let filter = &m["filter"]["extension_filter"];
+        assert_eq!(filter["name"], "envoy.access_loggers.extension_filters.cel");
+        // Never the filter's own replies.
+        assert_eq!(
+            filter["typed_config"]["expression"],
+            format!("({condition}) && {NOT_FILTER_REPLY}")
+        );
+        let err = &m["body_format_override"]["json_format"]["error"];
+        assert_eq!(err["type"], "invalid_request_error");
+        assert_eq!(err["code"], code);
+        assert_eq!(err["param"], Value::Null);
+    }
+}
+
+#[test]
+fn request_receive_timeout_bounds_the_request() {
+    // Default 60 s, whatever the (much longer) upstream timeouts.
+    assert_eq!(hcm(&rendered(&full_env))["request_timeout"], "60s");
+    let text = "general_settings: {request_receive_timeout: 2.5}\n";
+    let b = render(text, &opts(), &|_| None).unwrap().bootstrap;
+    assert_eq!(hcm(&b)["request_timeout"], "2.500s");
 }

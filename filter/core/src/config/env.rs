@@ -47,7 +47,9 @@ pub fn resolve(
                     ));
                 }
                 match lookup(var) {
-                    Some(v) => *s = v,
+                    // A secret read from a file usually ends in a newline; header
+                    // values (keys, hosts) can never carry surrounding whitespace.
+                    Some(v) => *s = v.trim().to_string(),
                     None => {
                         return Err((
                             path.to_string(),

@@ -21,6 +21,8 @@ pub const DEFAULT_SPEND_LOG_SIZE: usize = 1_000;
 pub const DEFAULT_MAX_KEYS: usize = 10_000;
 /// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
+/// Time to receive a complete request when general_settings.request_receive_timeout is absent.
+pub const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS: u64 = 60_000;
 
 /// A config problem, located by field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +147,8 @@ pub struct Config {
     pub max_keys: usize,
     /// Spend records kept for /spend/logs.
     pub spend_log_size: usize,
+    /// Time a client has to send its complete request, in ms (rendered into Envoy).
+    pub request_receive_timeout_ms: u64,
 }
 
 impl Config {
@@ -248,6 +252,10 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             }
             None => DEFAULT_SPEND_LOG_SIZE,
         },
+        request_receive_timeout_ms: match raw.general_settings.request_receive_timeout {
+            Some(t) => seconds("general_settings.request_receive_timeout", t)?,
+            None => DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
+        },
         ..Config::default()
     };
     if matches!(cfg.master_key.as_deref(), Some("")) {
@@ -255,6 +263,9 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             "general_settings.master_key",
             "must not be empty",
         ));
+    }
+    if let Some(k) = &cfg.master_key {
+        header_safe("general_settings.master_key", k)?;
     }
     for (i, d) in raw.model_list.iter().enumerate() {
         let dep = build_deployment(i, d, timeout_ms)?;
@@ -334,29 +345,46 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
+/// Credentials travel in header values, which cannot hold control characters: a
+/// provider key with an embedded newline would fail every request at Envoy (503),
+/// a master key with one could never be presented. U+FFFD is what the filter reads
+/// for header bytes that are not UTF-8, so a key holding it could be matched by them.
+fn header_safe(path: impl Into<String>, value: &str) -> Result<(), ConfigError> {
+    if value.chars().any(|c| c.is_control() || c == '\u{FFFD}') {
+        return Err(ConfigError::at(
+            path,
+            "contains a control character (a line break?) or U+FFFD; it must fit in an HTTP header",
+        ));
+    }
+    Ok(())
+}
+
 fn declared_key(i: usize, k: &raw::RawKey, cfg: &Config) -> Result<KeyRecord, ConfigError> {
     let base = format!("keys[{i}]");
-    let (token, key_name) = match (&k.key, &k.token) {
-        (Some(key), None) if key.starts_with("sk-") && key.len() >= 8 => {
-            (hash_key(key), mask_key(key))
-        }
-        (Some(_), None) => {
-            return Err(ConfigError::at(
+    let (token, key_name) =
+        match (&k.key, &k.token) {
+            (Some(key), None)
+                if key.starts_with("sk-")
+                    && key.len() >= 8
+                    && key.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                (hash_key(key), mask_key(key))
+            }
+            (Some(_), None) => return Err(ConfigError::at(
                 format!("{base}.key"),
-                "must start with sk- and have at least 8 characters",
-            ))
-        }
-        (None, Some(t)) if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) => {
-            (t.to_ascii_lowercase(), "sk-...????".to_string())
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::at(
-                format!("{base}.token"),
-                "must be a 64-character hex SHA-256",
-            ))
-        }
-        _ => return Err(ConfigError::at(base, "give exactly one of key or token")),
-    };
+                "must start with sk- and have at least 8 printable ASCII characters without spaces",
+            )),
+            (None, Some(t)) if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) => {
+                (t.to_ascii_lowercase(), "sk-...????".to_string())
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::at(
+                    format!("{base}.token"),
+                    "must be a 64-character hex SHA-256",
+                ))
+            }
+            _ => return Err(ConfigError::at(base, "give exactly one of key or token")),
+        };
     let role = match k.role.as_deref() {
         None => Role::InternalUser,
         Some(r) => {
@@ -521,6 +549,9 @@ fn build_deployment(
         Some(id) => id.clone(),
         None => derived_id(&d.model_name, &lp.model, api_base, i),
     };
+    if let Some(k) = &lp.api_key {
+        header_safe(format!("{base}.litellm_params.api_key"), k)?;
+    }
     Ok(Deployment {
         id,
         group: d.model_name.clone(),

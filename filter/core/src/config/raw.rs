@@ -234,4 +234,7 @@ pub struct GeneralSettings {
     pub max_keys: Option<usize>,
     /// Spend records kept in Envoy shared data for /spend/logs (a ring; oldest dropped).
     pub spend_log_size: Option<usize>,
+    /// Seconds a client has to send its complete request, headers and body
+    /// (Envoy's `request_timeout`); a stalled upload gets a 408.
+    pub request_receive_timeout: Option<f64>,
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::keys::record::hash_key;
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -187,6 +188,66 @@ fn request_size_limit() {
     assert_eq!(c.max_request_bytes, 512 * 1024);
     assert!(err("general_settings: {max_request_size_mb: 0}\n")
         .starts_with("general_settings.max_request_size_mb:"));
+}
+
+#[test]
+fn env_values_are_trimmed_and_credentials_header_safe() {
+    let text = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, api_key: os.environ/P}\ngeneral_settings: {master_key: os.environ/M}\nkeys:\n  - key: os.environ/D\n";
+    let vars = |m: &'static str, p: &'static str, d: &'static str| {
+        move |n: &str| match n {
+            "M" => Some(m.to_string()),
+            "P" => Some(p.to_string()),
+            "D" => Some(d.to_string()),
+            _ => None,
+        }
+    };
+    // A secret file's trailing newline is dropped.
+    let c = Config::load(text, &vars("sk-m\n", " sk-p\r\n", "sk-declared\n")).unwrap();
+    assert_eq!(c.master_key.as_deref(), Some("sk-m"));
+    assert_eq!(c.deployments[0].api_key.as_deref(), Some("sk-p"));
+    assert!(c.declared_keys.contains_key(&hash_key("sk-declared")));
+    // Embedded control characters cannot go into a header: refused, by path.
+    for (m, p, d, path) in [
+        (
+            "sk-m\nx",
+            "sk-p",
+            "sk-declared",
+            "general_settings.master_key:",
+        ),
+        (
+            "sk-m",
+            "sk-p\nx-injected: 1",
+            "sk-declared",
+            "model_list[0].litellm_params.api_key:",
+        ),
+        ("sk-m", "sk-p", "sk-decl ared", "keys[0].key:"),
+        (
+            "sk-m\u{FFFD}",
+            "sk-p",
+            "sk-declared",
+            "general_settings.master_key:",
+        ),
+    ] {
+        let e = Config::load(text, &vars(m, p, d)).unwrap_err().to_string();
+        assert!(e.starts_with(path), "{e}");
+        assert!(!e.contains("sk-p\n") && !e.contains("sk-m\n"), "{e}");
+    }
+}
+
+#[test]
+fn request_receive_timeout() {
+    assert_eq!(load("").unwrap().request_receive_timeout_ms, 60_000);
+    let c = load("general_settings: {request_receive_timeout: 2.5}\n").unwrap();
+    assert_eq!(c.request_receive_timeout_ms, 2_500);
+    for bad in ["0", "-1", "100000", ".nan"] {
+        assert!(
+            err(&format!(
+                "general_settings: {{request_receive_timeout: {bad}}}\n"
+            ))
+            .starts_with("general_settings.request_receive_timeout:"),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

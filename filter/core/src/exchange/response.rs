@@ -168,6 +168,44 @@ fn openai_error(status: u16, body: &[u8]) -> (u16, Vec<u8>) {
     (status, e.openai_body())
 }
 
+/// Secrets shorter than this are not scrubbed: replacing every occurrence of a
+/// two-letter "key" would mangle the message, and such a value protects nothing.
+pub const MIN_SCRUBBED_LEN: usize = 8;
+/// What a scrubbed secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every occurrence of the given secrets (the deployment's provider
+/// credential) in a body about to reach the client. Providers and proxies in
+/// front of them sometimes echo request headers in error bodies. None when
+/// nothing was found, so the caller can leave the body alone.
+pub fn scrub_secrets(body: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+    let mut scrubbed: Option<Vec<u8>> = None;
+    for secret in secrets.iter().filter(|s| s.len() >= MIN_SCRUBBED_LEN) {
+        let current = scrubbed.as_deref().unwrap_or(body);
+        if let Some(out) = replace_all(current, secret.as_bytes(), REDACTED.as_bytes()) {
+            scrubbed = Some(out);
+        }
+    }
+    scrubbed
+}
+
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    let mut found = false;
+    while let Some((first, tail)) = rest.split_first() {
+        if rest.starts_with(needle) {
+            out.extend_from_slice(with);
+            rest = rest.get(needle.len()..).unwrap_or_default();
+            found = true;
+        } else {
+            out.push(*first);
+            rest = tail;
+        }
+    }
+    found.then_some(out)
+}
+
 /// Pass-through stream (OpenAI provider, OpenAI chat client).
 #[derive(Default)]
 struct Identity {
@@ -183,5 +221,33 @@ impl StreamTranslator for Identity {
     }
     fn usage(&self) -> Usage {
         self.usage
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_every_occurrence_of_each_secret() {
+        let secrets = vec!["sk-provider-1".to_string(), "ak-other-22".to_string()];
+        let body = br#"{"error":{"message":"bad key Bearer sk-provider-1, x-api-key: ak-other-22 (sk-provider-1)"}}"#;
+        let out = scrub_secrets(body, &secrets).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"error":{"message":"bad key Bearer [redacted], x-api-key: [redacted] ([redacted])"}}"#
+        );
+        // At the very start and end, and overlapping prefixes.
+        let out = scrub_secrets(b"sk-provider-1sk-provider-sk-provider-1", &secrets).unwrap();
+        assert_eq!(out, b"[redacted]sk-provider-[redacted]");
+    }
+
+    #[test]
+    fn leaves_clean_bodies_and_short_values_alone() {
+        let body = b"make no mistake: the key is wrong";
+        assert_eq!(scrub_secrets(body, &["sk-provider-1".into()]), None);
+        assert_eq!(scrub_secrets(body, &["ak".into(), String::new()]), None);
+        assert_eq!(scrub_secrets(b"", &["sk-provider-1".into()]), None);
+        assert_eq!(scrub_secrets(body, &[]), None);
     }
 }

@@ -116,5 +116,6 @@ pub(super) fn forward(
         group: group.to_string(),
         plan,
         ticket: None,
+        secrets: dep.api_key.iter().cloned().collect(),
     }
 }

@@ -103,6 +103,8 @@ fn forwards_with_rewrites() {
     assert!(f
         .response_headers
         .contains(&("x-litellm-model-id", "dep-a".into())));
+    // The provider credential is what the shim scrubs from error bodies.
+    assert_eq!(f.secrets, vec!["sk-up".to_string()]);
 }
 
 #[test]
@@ -116,6 +118,7 @@ fn without_provider_key_the_client_key_is_removed() {
     // Same model id: the client's bytes go through untouched.
     assert!(f.body.is_none());
     assert!(header(&f, "content-length").is_none());
+    assert!(f.secrets.is_empty());
 }
 
 #[test]

@@ -57,9 +57,11 @@ pub fn check_route(key: &KeyRecord, path: &str) -> Result<(), ApiError> {
         Role::InternalUser => llm || path == "/key/info" || path == "/spend/logs",
         Role::Customer => llm,
     };
+    // The path form of regenerate carries a key: never repeat it.
+    let shown = super::secret::display_path(path);
     if !by_role {
         return Err(ApiError::forbidden(format!(
-            "This key's role may not call {path}."
+            "This key's role may not call {shown}."
         )));
     }
     if key.allowed_routes.is_empty()
@@ -71,7 +73,7 @@ pub fn check_route(key: &KeyRecord, path: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(
-            "This key may only call {:?}; {path} is not among them.",
+            "This key may only call {:?}; {shown} is not among them.",
             key.allowed_routes
         )))
     }

@@ -43,6 +43,36 @@ fn duplicates_are_refused_without_echoing_keys() {
 }
 
 #[test]
+fn huge_settings_are_refused() {
+    let env = Env::new();
+    let big = "x".repeat(super::fields::MAX_RECORD_BYTES);
+    for body in [
+        json!({"key_alias": big}),
+        json!({"metadata": {"blob": big}}),
+        json!({"models": vec!["m"; 40_000]}),
+    ] {
+        let e = env.admin_err("POST", "/key/generate", &body.to_string());
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("too large"), "{}", e.message);
+    }
+    assert!(env.index().is_empty());
+    // Updates are bounded the same way; the stored record is unchanged.
+    let k = env.generate(r#"{"key_alias": "small"}"#);
+    let e = env.admin_err(
+        "POST",
+        "/key/update",
+        &json!({"key": k, "metadata": {"blob": big}}).to_string(),
+    );
+    assert_eq!(e.status, 400);
+    let fits = "y".repeat(60_000);
+    env.admin(
+        "POST",
+        "/key/update",
+        &json!({"key": k, "metadata": {"blob": fits}}).to_string(),
+    );
+}
+
+#[test]
 fn max_keys_bounds_creation_only() {
     let mut env = Env::new();
     env.config.max_keys = 3;

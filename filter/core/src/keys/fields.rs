@@ -122,10 +122,22 @@ pub fn apply(rec: &mut KeyRecord, name: &str, value: &Value, ctx: &Ctx) -> Resul
     Ok(())
 }
 
+/// Largest stored key record (JSON). Records live in Envoy shared data, and the
+/// key's metadata is copied into every spend record (shared data and access log
+/// line), so a field of megabytes would multiply.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
 /// Rules that span fields, checked after all fields are applied.
 pub fn check(rec: &KeyRecord) -> Result<(), ApiError> {
     if rec.role == Role::Customer && rec.models.is_empty() {
         return Err(invalid("models", "customer keys must list their models"));
+    }
+    let size = serde_json::to_vec(rec).map_or(usize::MAX, |v| v.len());
+    if size > MAX_RECORD_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "Key settings too large: {size} bytes of JSON (limit {MAX_RECORD_BYTES}); \
+             shorten key_alias, metadata or the lists."
+        )));
     }
     Ok(())
 }

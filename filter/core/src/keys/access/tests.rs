@@ -93,6 +93,18 @@ fn routes_by_role_and_allowed_routes() {
     k.allowed_routes = vec!["llm_api_routes".into()];
     assert!(check_route(&k, "/v1/embeddings").is_ok());
     assert!(check_route(&k, "/key/generate").is_err());
+    // Refusals never repeat a key that is part of the path.
+    let path = "/key/sk-secret-in-path/regenerate";
+    let e = check_route(&k, path).unwrap_err();
+    assert!(
+        e.message.contains("/key/sk-...path/regenerate"),
+        "{}",
+        e.message
+    );
+    k.allowed_routes.clear();
+    k.role = Role::InternalUser;
+    let e = check_route(&k, path).unwrap_err();
+    assert!(!e.message.contains("sk-secret-in-path"), "{}", e.message);
 }
 
 #[test]
