@@ -95,15 +95,15 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     find(hay, needle.as_bytes()).is_some()
 }
 
-/// Secrets the caller has written into a path or body so far in this input:
-/// only those may come back in a reply.
+/// Secrets the caller has written into a method, path or body so far in this
+/// input (error messages may echo those): only they may come back in a reply.
 #[derive(Default)]
 struct Disclosed(Vec<&'static str>);
 
 impl Disclosed {
     fn note(&mut self, req: &Request<'_>) {
         for s in HOUSE_SECRETS {
-            if req.path.contains(s) || contains(req.body, s) {
+            if req.method.contains(s) || req.path.contains(s) || contains(req.body, s) {
                 self.0.push(s);
             }
         }
