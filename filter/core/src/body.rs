@@ -45,7 +45,17 @@ fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
             ApiError::bad_request("Request body must be a JSON object.")
         });
     }
-    let head: Head = serde_json::from_slice(body).map_err(|e| {
+    // serde_json does not check UTF-8 inside strings it skips, so a body with
+    // invalid bytes in any field but model/stream would pass as JSON and be
+    // forwarded as is.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Request body is not valid UTF-8 (invalid byte at offset {}); \
+             JSON text must be UTF-8.",
+            e.valid_up_to()
+        ))
+    })?;
+    let head: Head = serde_json::from_str(text).map_err(|e| {
         ApiError::bad_request(format!(
             "We could not parse the JSON body of your request ({e}). \
              The API expects a JSON payload."
@@ -69,7 +79,7 @@ fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
     if model.is_empty() {
         return Err(ApiError::bad_request("model must not be empty").with_param("model"));
     }
-    // RawValue borrows from `body`, so its offset is the pointer difference.
+    // RawValue borrows from `text`, which is `body`: its offset is the pointer difference.
     let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
     Ok(RequestHead {
         model,
@@ -143,6 +153,8 @@ mod tests {
             (b"{\"model\":5}", "must be a string"),
             (b"{\"model\":\"\"}", "must not be empty"),
             (b"{\"model\":\"a\",\"model\":\"b\"}", "duplicate field"),
+            (b"{\"model\":\"a\",\"x\":\"\xff\"}", "not valid UTF-8"),
+            (b"{\"model\":\"a\",\"x\":{\"\xc3\":1}}", "not valid UTF-8"),
             (
                 b"{\"model\":\"a\",\"stream\":\"yes\"}",
                 "stream must be a boolean",
