@@ -296,7 +296,15 @@ fn forward(req: &Request<'_>, f: &Forward) {
             Some(body.len().to_string().as_str()),
             "forward: content-length"
         );
-        if let Err(e) = serde_json::from_slice::<Value>(body) {
+        // JSON text: UTF-8 and the JSON grammar. Unpaired surrogate escapes
+        // are grammatical (serde_json refuses to decode them into a Value, other
+        // parsers do), and same-format routes forward the client's bytes as is.
+        let grammatical = std::str::from_utf8(body)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<serde::de::IgnoredAny>(t).map_err(|e| e.to_string())
+            });
+        if let Err(e) = grammatical {
             panic!("forward: body is not JSON ({e}): {}", check::shown(body));
         }
         for k in CLIENT_KEYS {
