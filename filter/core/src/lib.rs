@@ -21,6 +21,9 @@ pub mod spend;
 pub mod translate;
 pub mod upstream;
 
+#[cfg(test)]
+mod robustness_tests;
+
 pub use config::{Config, ConfigError, Deployment};
 pub use error::ApiError;
 pub use gateway::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
