@@ -12,7 +12,7 @@ use crate::routes::ClientApi;
 use crate::spend::{TapFormat, UsageTap};
 use crate::translate::responses::ChatToResponsesStream;
 use crate::translate::sse::{SseEvent, SseParser};
-use crate::translate::{RequestCtx, StreamTranslator};
+use crate::translate::{RequestCtx, StreamTranslator, Usage};
 use serde_json::Value;
 
 /// The wire format a translator writes.
@@ -153,6 +153,7 @@ pub fn streams(data: &[u8]) {
         }
         let events = output(&name, kind, &one);
         let split_events = output(&name, kind, &many);
+        reported_usage(&name, kind, &events, &whole.usage());
         assert!(
             events == split_events,
             "{name}: output depends on the split\nwhole: {}\nsplit: {}",
@@ -209,7 +210,125 @@ fn output(name: &str, kind: Out, bytes: &[u8]) -> Vec<(Option<String>, Value)> {
         }
         out.push((ev.event, masked(v)));
     }
+    ends_once(name, kind, &out, bytes);
     out
+}
+
+/// Whether an event ends a stream, and whether it ends it well.
+fn terminal(kind: Out, ev: &(Option<String>, Value)) -> Option<bool> {
+    let v = &ev.1;
+    let ty = v.get("type").and_then(Value::as_str);
+    match kind {
+        Out::OpenAiChunks if v.is_null() => Some(true),
+        Out::OpenAiChunks | Out::Gemini if v.get("error").is_some() => Some(false),
+        Out::Anthropic => match ty {
+            Some("message_stop") => Some(true),
+            Some("error") => Some(false),
+            _ => None,
+        },
+        Out::Responses => match ty {
+            Some("response.completed" | "response.incomplete") => Some(true),
+            Some("response.failed" | "error") => Some(false),
+            _ => None,
+        },
+        // Gemini streams have no end marker: the closing event is the one
+        // that carries usageMetadata (with every candidate's finishReason).
+        Out::Gemini => v.get("usageMetadata").map(|_| true),
+        _ => None,
+    }
+}
+
+/// A translated stream always ends with exactly one closing event (a proper
+/// end or an error), and nothing follows it.
+fn ends_once(name: &str, kind: Out, events: &[(Option<String>, Value)], bytes: &[u8]) {
+    let last = events.iter().rposition(|e| terminal(kind, e).is_some());
+    assert!(
+        last.is_some_and(|i| i + 1 == events.len()),
+        "{name}: stream does not end with a closing event: {}",
+        check::shown(bytes)
+    );
+    let closers = events
+        .iter()
+        .filter(|e| terminal(kind, e).is_some())
+        .count();
+    assert!(
+        closers <= 1,
+        "{name}: {closers} closing events: {}",
+        check::shown(bytes)
+    );
+}
+
+/// When a stream ends well and reports usage, it reports what was metered.
+fn reported_usage(name: &str, kind: Out, events: &[(Option<String>, Value)], metered: &Usage) {
+    let ended_well = events.last().and_then(|e| terminal(kind, e));
+    if ended_well != Some(true) {
+        return;
+    }
+    let n = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_u64);
+    let last_with = |p: &str| events.iter().rev().find_map(|(_, v)| n(v, p).map(|_| v));
+    let pairs: Vec<(Option<u64>, u64, &str)> = match kind {
+        Out::OpenAiChunks => match last_with("/usage/prompt_tokens") {
+            Some(v) => vec![
+                (
+                    n(v, "/usage/prompt_tokens"),
+                    metered.prompt_tokens,
+                    "prompt",
+                ),
+                (
+                    n(v, "/usage/completion_tokens"),
+                    metered.completion_tokens,
+                    "completion",
+                ),
+            ],
+            None => Vec::new(),
+        },
+        Out::Responses => match last_with("/response/usage/input_tokens") {
+            Some(v) => vec![
+                (
+                    n(v, "/response/usage/input_tokens"),
+                    metered.prompt_tokens,
+                    "input",
+                ),
+                (
+                    n(v, "/response/usage/output_tokens"),
+                    metered.completion_tokens,
+                    "output",
+                ),
+            ],
+            None => Vec::new(),
+        },
+        Out::Gemini => match last_with("/usageMetadata/totalTokenCount") {
+            Some(v) => vec![
+                (
+                    n(v, "/usageMetadata/promptTokenCount"),
+                    metered.prompt_tokens,
+                    "prompt",
+                ),
+                (
+                    n(v, "/usageMetadata/totalTokenCount"),
+                    metered.total(),
+                    "total",
+                ),
+            ],
+            None => Vec::new(),
+        },
+        Out::Anthropic => match last_with("/usage/output_tokens") {
+            Some(v) => vec![(
+                n(v, "/usage/output_tokens"),
+                metered.completion_tokens,
+                "output",
+            )],
+            None => Vec::new(),
+        },
+        Out::Same => Vec::new(),
+    };
+    for (reported, want, what) in pairs {
+        assert_eq!(
+            reported,
+            Some(want),
+            "{name}: reported {what} tokens differ from the metered usage {metered:?}"
+        );
+    }
 }
 
 /// Drops what legitimately differs between two runs: generated ids and clocks.

@@ -106,8 +106,11 @@ pub(crate) fn translation(
         client,
         provider,
         stream,
+        // As exchange::prepare: only chat clients choose include_usage; the
+        // other client APIs always report usage, so the pivot must carry it.
         ctx: RequestCtx {
             stream,
+            include_usage: ctx.include_usage || client != ClientApi::Chat,
             ..ctx.clone()
         },
         responses_request: (client == ClientApi::Responses).then(responses_request),
@@ -222,9 +225,11 @@ pub fn response_translators(data: &[u8]) {
             let t = translation(client, provider, &ctxs[0], false);
             let (out, usage) = t.translate_body(status, data);
             let what = format!("translate_body {client:?} <- {provider:?} ({status})");
-            client_body(&what, client, status, &json(&what, &out));
+            let body = json(&what, &out);
+            client_body(&what, client, status, &body);
             if let Some(u) = usage {
                 check::usage(&what, &u);
+                reported_usage(&what, client, &body, &u);
             }
         }
     }
@@ -300,5 +305,36 @@ pub(crate) fn client_body(what: &str, client: ClientApi, status: u16, v: &Value)
         (ClientApi::Anthropic, true) => check::anthropic_error(what, v),
         (ClientApi::Gemini, false) => check::gemini_response(what, v),
         (ClientApi::Gemini, true) => check::gemini_error(what, v),
+    }
+}
+
+/// A translated body reports the usage that was metered for it.
+fn reported_usage(what: &str, client: ClientApi, body: &Value, metered: &crate::translate::Usage) {
+    let n = |p: &str| body.pointer(p).and_then(Value::as_u64);
+    let pairs = match client {
+        ClientApi::Chat | ClientApi::Embeddings => [
+            ("/usage/prompt_tokens", metered.prompt_tokens),
+            ("/usage/completion_tokens", metered.completion_tokens),
+        ],
+        ClientApi::Responses => [
+            ("/usage/input_tokens", metered.prompt_tokens),
+            ("/usage/output_tokens", metered.completion_tokens),
+        ],
+        ClientApi::Anthropic => [
+            ("/usage/output_tokens", metered.completion_tokens),
+            ("/usage/cache_read_input_tokens", metered.cached_tokens),
+        ],
+        ClientApi::Gemini => [
+            ("/usageMetadata/promptTokenCount", metered.prompt_tokens),
+            ("/usageMetadata/totalTokenCount", metered.total()),
+        ],
+    };
+    for (pointer, want) in pairs {
+        if let Some(got) = n(pointer) {
+            assert_eq!(
+                got, want,
+                "{what}: reported {pointer} differs from {metered:?}"
+            );
+        }
     }
 }
