@@ -34,6 +34,10 @@ ENVOY="$(envoy_path)"
 
 step "cargo fmt" cargo fmt --all -- --check
 step "clippy (host)" cargo clippy --workspace --all-targets -- -D warnings
+# The fuzz harness (tollgate_core::fuzzing, the fuzz_seeds example) is behind a
+# feature; lint it too so fuzz/ keeps building. scripts/fuzz.sh runs the fuzzers.
+step "clippy (fuzzing harness)" \
+    cargo clippy -p tollgate-core --features fuzzing --all-targets -- -D warnings
 step "clippy (wasm32-wasip1)" \
     cargo clippy -p tollgate-wasm -p tollgate-core --target wasm32-wasip1 -- -D warnings
 # Release builds come before cargo test: the CLI's Envoy check loads the built

@@ -70,7 +70,7 @@ fn read(body: &[u8], require_model: bool) -> Result<RequestHead, ApiError> {
     if model.is_empty() {
         return Err(ApiError::bad_request("model must not be empty").with_param("model"));
     }
-    // RawValue borrows from `body`, so its offset is the pointer difference.
+    // RawValue borrows from `text`, which is `body`: its offset is the pointer difference.
     let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
     Ok(RequestHead {
         model,
@@ -188,6 +188,8 @@ mod tests {
             (b"{\"model\":5}", "must be a string"),
             (b"{\"model\":\"\"}", "must not be empty"),
             (b"{\"model\":\"a\",\"model\":\"b\"}", "duplicate field"),
+            (b"{\"model\":\"a\",\"x\":\"\xff\"}", "not valid UTF-8"),
+            (b"{\"model\":\"a\",\"x\":{\"\xc3\":1}}", "not valid UTF-8"),
             (
                 b"{\"model\":\"a\",\"stream\":\"yes\"}",
                 "stream must be a boolean",

@@ -6,6 +6,9 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod exchange;
+/// Robustness harness shared by the fuzz targets and the robustness tests.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod gateway;
 pub mod keys;
 pub mod limits;
@@ -17,6 +20,9 @@ pub mod routing;
 pub mod spend;
 pub mod translate;
 pub mod upstream;
+
+#[cfg(test)]
+mod robustness_tests;
 
 pub use config::{Config, ConfigError, Deployment};
 pub use error::ApiError;

@@ -26,9 +26,10 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// prompt + completion.
+    /// prompt + completion, saturating: counts come from the provider, and a
+    /// wrapped (or, with overflow checks, panicking) total would undercount limits.
     pub fn total(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     /// The OpenAI chat `usage` object.
@@ -133,4 +134,19 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_total_saturates_on_provider_counts_near_u64_max() {
+        let u = Usage::from_openai(&serde_json::json!({
+            "prompt_tokens": u64::MAX,
+            "completion_tokens": 2,
+        }));
+        assert_eq!(u.total(), u64::MAX);
+        assert_eq!(u.to_openai()["total_tokens"], u64::MAX);
+    }
 }

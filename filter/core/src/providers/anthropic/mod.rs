@@ -100,15 +100,17 @@ fn read_usage(u: &AnthropicUsage, into: &mut Usage) {
         || u.cache_read_input_tokens.is_some()
         || u.cache_creation_input_tokens.is_some()
     {
+        // Saturating throughout: the counts are the upstream's, and may be anything.
         let old_plain = into
             .prompt_tokens
-            .saturating_sub(into.cached_tokens + into.cache_creation_tokens);
+            .saturating_sub(into.cached_tokens)
+            .saturating_sub(into.cache_creation_tokens);
         let plain = u.input_tokens.unwrap_or(old_plain);
         let read = u.cache_read_input_tokens.unwrap_or(into.cached_tokens);
         let created = u
             .cache_creation_input_tokens
             .unwrap_or(into.cache_creation_tokens);
-        into.prompt_tokens = plain + read + created;
+        into.prompt_tokens = plain.saturating_add(read).saturating_add(created);
         into.cached_tokens = read;
         into.cache_creation_tokens = created;
     }
@@ -139,7 +141,10 @@ fn usage_json(u: &Usage) -> Value {
 /// Anthropic `usage` from an OpenAI-side usage record.
 fn anthropic_usage(u: &Usage) -> Value {
     json!({
-        "input_tokens": u.prompt_tokens.saturating_sub(u.cached_tokens + u.cache_creation_tokens),
+        "input_tokens": u
+            .prompt_tokens
+            .saturating_sub(u.cached_tokens)
+            .saturating_sub(u.cache_creation_tokens),
         "cache_creation_input_tokens": u.cache_creation_tokens,
         "cache_read_input_tokens": u.cached_tokens,
         "output_tokens": u.completion_tokens,

@@ -85,8 +85,9 @@ pub(crate) fn usage_from_metadata(meta: &Value) -> Usage {
     let n = |k: &str| meta.get(k).and_then(Value::as_u64).unwrap_or(0);
     let thoughts = n("thoughtsTokenCount");
     Usage {
-        prompt_tokens: n("promptTokenCount") + n("toolUsePromptTokenCount"),
-        completion_tokens: n("candidatesTokenCount") + thoughts,
+        // Saturating: the counts are the upstream's, and may be anything.
+        prompt_tokens: n("promptTokenCount").saturating_add(n("toolUsePromptTokenCount")),
+        completion_tokens: n("candidatesTokenCount").saturating_add(thoughts),
         cached_tokens: n("cachedContentTokenCount"),
         cache_creation_tokens: 0,
         reasoning_tokens: thoughts,

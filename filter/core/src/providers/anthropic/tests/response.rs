@@ -164,6 +164,19 @@ fn stop_reasons_and_cache_usage() {
 }
 
 #[test]
+fn usage_counts_near_u64_max_saturate() {
+    let mut resp = synthetic(json!([{"type": "text", "text": "hi"}]), "end_turn");
+    resp["usage"] = json!({"input_tokens": u64::MAX, "output_tokens": u64::MAX,
+        "cache_read_input_tokens": u64::MAX, "cache_creation_input_tokens": 1});
+    let (out, u) = translate(&resp);
+    assert_eq!((u.prompt_tokens, u.total()), (u64::MAX, u64::MAX));
+    assert_eq!(out["usage"]["total_tokens"], u64::MAX);
+    // And back to an Anthropic client (input_tokens excludes cached tokens).
+    let back = crate::providers::anthropic::chat_to_messages_response(&out).unwrap();
+    assert_eq!(back["usage"]["input_tokens"], 0);
+}
+
+#[test]
 fn structured_answer_tool_becomes_content() {
     let content = json!([
         {"type": "text", "text": "Here you go"},

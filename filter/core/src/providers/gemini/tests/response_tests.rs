@@ -172,3 +172,15 @@ fn error_objects_and_odd_bodies_are_errors() {
         502
     );
 }
+
+#[test]
+fn usage_counts_near_u64_max_saturate() {
+    let resp = json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": u64::MAX, "toolUsePromptTokenCount": 5,
+            "candidatesTokenCount": u64::MAX, "thoughtsTokenCount": 9},
+    });
+    let (body, u) = translate(&resp);
+    assert_eq!((u.prompt_tokens, u.completion_tokens), (u64::MAX, u64::MAX));
+    assert_eq!(body["usage"]["total_tokens"], u64::MAX);
+}
