@@ -46,6 +46,9 @@ step "release builds" build_all
 # TOLLGATE_ENVOY lets the CLI's tests check rendered bootstraps with the real Envoy.
 step "cargo test" env TOLLGATE_ENVOY="$ENVOY" cargo test --workspace
 step "pytest" "$TOLLGATE_VENV/bin/python" -m pytest tests -q "$@"
+# A short bounded libFuzzer pass over every target (skipped without a nightly
+# toolchain); scripts/fuzz.sh --seconds 600 for a real campaign.
+step "fuzz (15 s per target)" bash "$TOLLGATE_ROOT/scripts/fuzz.sh" --seconds "${TOLLGATE_FUZZ_SECONDS:-15}"
 
 summary="$(printf '%s, ' "${steps[@]}")"
 printf '\nall %d steps passed in %ds: %s\n' "${#steps[@]}" "$((SECONDS - started))" "${summary%, }"
