@@ -6,6 +6,7 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod failover;
 /// Robustness harness shared by the fuzz targets and the robustness tests.
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
