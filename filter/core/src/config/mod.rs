@@ -19,6 +19,9 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_SPEND_LOG_SIZE: usize = 1_000;
 /// Key API capacity when general_settings.max_keys is absent.
 pub const DEFAULT_MAX_KEYS: usize = 10_000;
+/// Fallback groups tried per request unless router_settings.max_fallbacks says otherwise (LiteLLM's default).
+pub const DEFAULT_MAX_FALLBACKS: usize = 5;
+
 /// Upstream timeout when neither deployment nor router sets one (LiteLLM's default).
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 /// Time to receive a complete request when general_settings.request_receive_timeout is absent.
@@ -139,6 +142,12 @@ pub struct Config {
     pub context_window_fallbacks: BTreeMap<String, Vec<String>>,
     /// Fallbacks for groups without their own chain.
     pub default_fallbacks: Vec<String>,
+    /// Most fallback groups tried per request.
+    pub max_fallbacks: usize,
+    /// Retries per failure class (num_retries where unset).
+    pub retry_policy: crate::failover::RetryPolicy,
+    /// Retry policy per model group.
+    pub group_retry_policy: BTreeMap<String, crate::failover::RetryPolicy>,
     /// Drop unsupported params instead of refusing them.
     pub drop_params: bool,
     /// Keys declared in config, by token hash.
@@ -241,6 +250,16 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             None => 5_000,
         },
         drop_params: ls.drop_params.unwrap_or(false),
+        max_fallbacks: match rs.max_fallbacks {
+            Some(n) if n <= 100 => n,
+            Some(n) => {
+                return Err(ConfigError::at(
+                    "router_settings.max_fallbacks",
+                    format!("{n} is out of range (0..=100)"),
+                ))
+            }
+            None => DEFAULT_MAX_FALLBACKS,
+        },
         max_keys: raw.general_settings.max_keys.unwrap_or(DEFAULT_MAX_KEYS),
         spend_log_size: match raw.general_settings.spend_log_size {
             Some(n) if (1..=1_000_000).contains(&n) => n,
@@ -334,6 +353,18 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             check_known(&cfg, &format!("{section}[{j}]"), name)?;
             cfg.default_fallbacks.push(name.clone());
         }
+    }
+    let retries = cfg.num_retries;
+    cfg.retry_policy = crate::failover::RetryPolicy::from_raw(rs.retry_policy.as_ref(), retries);
+    for (group, p) in rs.model_group_retry_policy.iter().flatten() {
+        check_known(
+            &cfg,
+            &format!("router_settings.model_group_retry_policy.{group}"),
+            group,
+        )?;
+        let target = cfg.resolve_group(group).unwrap_or(group).to_string();
+        let base = cfg.retry_policy;
+        cfg.group_retry_policy.insert(target, base.overlay(p));
     }
     for (i, k) in raw.keys.iter().enumerate() {
         let rec = declared_key(i, k, &cfg)?;

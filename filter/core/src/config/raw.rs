@@ -181,6 +181,31 @@ pub struct RouterSettings {
     pub default_fallbacks: Option<Vec<String>>,
     /// Public aliases for model groups.
     pub model_group_alias: Option<BTreeMap<String, AliasTarget>>,
+    /// Most fallback model groups tried for one request (LiteLLM's default is 5).
+    pub max_fallbacks: Option<usize>,
+    /// Retries per failure class, overriding num_retries.
+    pub retry_policy: Option<RawRetryPolicy>,
+    /// Retry policies per model group.
+    pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,
+}
+
+/// LiteLLM's `RetryPolicy`: retries per exception class.
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct RawRetryPolicy {
+    /// 400s (never retried here: a bad request fails on every deployment; accepted for compatibility).
+    pub BadRequestErrorRetries: Option<u32>,
+    /// 401/403 from the provider.
+    pub AuthenticationErrorRetries: Option<u32>,
+    /// Timeouts (and 408).
+    pub TimeoutErrorRetries: Option<u32>,
+    /// 429 and overloaded.
+    pub RateLimitErrorRetries: Option<u32>,
+    /// Content-policy refusals (client errors here: accepted for compatibility).
+    pub ContentPolicyViolationErrorRetries: Option<u32>,
+    /// 5xx, 404 and connection failures.
+    pub InternalServerErrorRetries: Option<u32>,
 }
 
 /// An alias target: a group name, or `{model, hidden}`.
