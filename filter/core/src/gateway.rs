@@ -111,6 +111,10 @@ pub struct Forward {
     /// The deployment's provider credential: never shown to the client, so it is
     /// scrubbed from upstream error bodies ([`exchange::response::scrub_secrets`]).
     pub secrets: Vec<String>,
+    /// Where to go if this deployment fails (None: nowhere, or not an inference call).
+    pub failover: Option<Box<Failover>>,
+    /// This request is the deployment's half-open probe.
+    pub probe: bool,
 }
 
 /// Host services a phase may need besides the request itself.
@@ -123,6 +127,8 @@ pub struct Env<'a> {
     pub random: &'a mut dyn FnMut(&mut [u8]),
     /// A cheap uniformly random value for the weighted deployment pick.
     pub pick: u64,
+    /// Unix milliseconds (cooldowns are timed in ms).
+    pub now_ms: u64,
 }
 
 /// The loaded gateway: immutable after configuration, shared by all requests of a worker.
@@ -327,6 +333,9 @@ impl Gateway {
             _ => None,
         };
         let api = pending.api();
+        // LiteLLM's per-request failover fields are for the gateway, not providers.
+        let (overrides, cleaned) = crate::failover::Overrides::extract(body)?;
+        let body: &[u8] = cleaned.as_deref().unwrap_or(body);
         let mut head = match &path_model {
             Some(_) => body::read_head_model_optional(body)?,
             None => body::read_head(body)?,
@@ -355,21 +364,36 @@ impl Gateway {
             ))
             .with_param("model"));
         }
-        // Deployments at their own rpm/tpm are skipped, not failed.
-        let dep = routing::pick(&self.config, group, rand, |d| {
-            exchange::request::serves(d, api) && !limits::deployment_full(env.store, d, env.now)
-        })
-        .ok_or_else(|| {
-            let mut e = ApiError::rate_limited(
-                "requests",
-                format!(
-                "No deployment of model group `{group}` has capacity left this minute (rpm/tpm)."
-            ),
-            );
-            e.headers
-                .push(("retry-after", (60 - env.now % 60).max(1).to_string()));
-            e
-        })?;
+        // Fallback groups are limited to models the caller may use.
+        let allow = |name: &str| -> Option<String> {
+            let g = access::resolve(&self.config, key, name)?;
+            match key {
+                Some(k) if !access::may_use(&self.config, k, name, g) => None,
+                _ => Some(g.to_string()),
+            }
+        };
+        let mut groups = vec![group.to_string()];
+        groups.extend(crate::failover::fallback_chain(
+            &self.config,
+            group,
+            &overrides,
+            &allow,
+        ));
+        let context = crate::failover::context_chain(&self.config, group, &overrides, &allow);
+        // Cooling or full deployments are skipped; a group with none left hands the
+        // request to its first fallback that has one.
+        let mut chosen = None;
+        for (pos, g) in groups.iter().enumerate() {
+            if let Some(c) = self.pick_usable(g, api, &[], env) {
+                chosen = Some((pos, c));
+                break;
+            }
+        }
+        let Some((pos, choice)) = chosen else {
+            return Err(self.nothing_usable(&groups, api, env));
+        };
+        let dep = choice.dep;
+        let group = groups[pos].as_str();
         let (upstream, plan) = exchange::prepare(
             &self.config,
             dep,
@@ -378,6 +402,34 @@ impl Gateway {
             body,
             &head,
         )?;
+        let policy = overrides
+            .num_retries
+            .map(crate::failover::RetryPolicy::uniform);
+        // Another deployment of the group is retried by the filter; with none, Envoy
+        // retries this one with backoff (honouring retry-after) before any byte is sent.
+        let alone = self
+            .pick_usable(group, api, std::slice::from_ref(&dep.id), env)
+            .is_none();
+        let envoy_retries = if alone {
+            policy.unwrap_or_else(|| self.retry_policy(group))
+        } else {
+            crate::failover::RetryPolicy::uniform(0)
+        };
+        let room = groups.len() > pos + 1 || !alone || !context.is_empty();
+        let fo = room.then(|| {
+            Box::new(Failover::new(
+                pending.endpoint.clone(),
+                pending.query.clone(),
+                body.to_vec(),
+                head.clone(),
+                groups.clone(),
+                pos,
+                context,
+                policy,
+                dep.id.clone(),
+                choice.probe,
+            ))
+        });
         let mut ticket = self.admit(
             key,
             group,
@@ -395,8 +447,60 @@ impl Gateway {
             ClientApi::Gemini => crate::spend::tap::TapFormat::Gemini,
         });
         let mut f = forward(dep, group, upstream, plan, head.stream);
+        if f.body.is_none() && cleaned.is_some() {
+            f.set_headers
+                .push(("content-length", body.len().to_string()));
+            f.body = Some(body.to_vec());
+        }
+        let timeout = if head.stream {
+            dep.stream_timeout_ms
+        } else {
+            dep.timeout_ms
+        };
+        f.set_headers
+            .extend(self::failover::envoy_retry_headers(&envoy_retries, timeout));
         f.ticket = Some(ticket);
+        f.failover = fo;
+        f.probe = choice.probe;
+        if pos > 0 {
+            f.response_headers
+                .push(("x-litellm-attempted-fallbacks", pos.to_string()));
+        }
         Ok(f)
+    }
+
+    /// The error when no group in the chain has a usable deployment: 429 when they
+    /// are all at capacity, else 503 naming every deployment and why it was skipped.
+    fn nothing_usable(&self, groups: &[String], api: ClientApi, env: &Env<'_>) -> ApiError {
+        let mut skipped = self::failover::Skipped::default();
+        for g in groups {
+            self.explain_unusable(g, api, env, &mut skipped);
+        }
+        if skipped.only_capacity {
+            let group = groups.first().map_or("", String::as_str);
+            let mut e = ApiError::rate_limited(
+                "requests",
+                format!(
+                    "No deployment of model group `{group}` has capacity left this minute (rpm/tpm)."
+                ),
+            );
+            e.headers
+                .push(("retry-after", (60 - env.now % 60).max(1).to_string()));
+            return e;
+        }
+        let mut e = ApiError::internal(
+            503,
+            format!(
+                "No deployment is available for model group `{}`: {}.",
+                groups.first().map_or("", String::as_str),
+                skipped.reasons.join("; ")
+            ),
+        );
+        if let Some(ms) = skipped.retry_after_ms {
+            e.headers
+                .push(("retry-after", ms.div_ceil(1000).max(1).to_string()));
+        }
+        e
     }
 
     fn index_of(&self, dep: &crate::config::Deployment) -> usize {
@@ -416,8 +520,10 @@ fn json_reply(status: u16, body: Vec<u8>) -> LocalReply {
     }
 }
 
+pub mod failover;
 mod forward;
 pub mod ticket;
+pub use self::failover::{Callout, Failover, Next};
 use forward::forward;
 
 #[cfg(test)]

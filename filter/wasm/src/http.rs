@@ -69,6 +69,7 @@ impl Http {
             now: host::now_secs(),
             random: &mut random,
             pick: self.rng.next_u64(),
+            now_ms: host::now_nanos() / 1_000_000,
         };
         match self.gateway.on_request_body(&pending, &body, &mut env) {
             BodyOutcome::Reply(r) => self.reply(r),
@@ -159,6 +160,7 @@ impl HttpContext for Http {
             now: host::now_secs(),
             random: &mut random,
             pick: self.rng.next_u64(),
+            now_ms: host::now_nanos() / 1_000_000,
         };
         match self
             .gateway

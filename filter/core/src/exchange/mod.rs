@@ -3,6 +3,7 @@
 
 pub mod request;
 pub mod response;
+pub mod whole;
 
 pub use request::{prepare, UpstreamRequest};
 pub use response::{from_openai_error, ResponsePlan, Translation};

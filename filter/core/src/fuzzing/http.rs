@@ -153,6 +153,7 @@ pub fn gateway(data: &[u8]) {
             now,
             random: &mut random,
             pick: (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            now_ms: now.saturating_mul(1000),
         };
         let (path, _) = routes::split_path(&req.path);
         let api = routes::classify(&req.method, path).map_or(ClientApi::Chat, |e| e.api());

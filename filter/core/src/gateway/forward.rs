@@ -104,6 +104,7 @@ pub(super) fn forward(
         .filter(|h| !set_headers.iter().any(|(k, _)| k == h))
         .collect();
     remove_headers.push("accept-encoding");
+    remove_headers.extend(super::failover::ENVOY_CONTROL_HEADERS);
     Forward {
         set_headers,
         remove_headers,
@@ -117,5 +118,7 @@ pub(super) fn forward(
         plan,
         ticket: None,
         secrets: dep.api_key.iter().cloned().collect(),
+        failover: None,
+        probe: false,
     }
 }

@@ -8,6 +8,7 @@ macro_rules! test_env {
             now: 1_000,
             random: &mut |b: &mut [u8]| b.fill(7),
             pick: 1,
+            now_ms: 1_000_000,
         }
     };
 }
