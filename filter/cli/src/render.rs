@@ -155,6 +155,8 @@ fn http_connection_manager(
             "virtual_hosts": [{
                 "name": "tollgate",
                 "domains": ["*"],
+                // The filter reports Envoy's own retries in x-litellm-attempted-retries.
+                "include_attempt_count_in_response": true,
                 "routes": [
                     {
                         "match": {
@@ -162,7 +164,11 @@ fn http_connection_manager(
                             "headers": [{"name": CLUSTER_HEADER, "present_match": true}],
                         },
                         // Envoy's 15 s default route timeout would kill long LLM calls.
-                        "route": {"cluster_header": CLUSTER_HEADER, "timeout": timeout},
+                        "route": {
+                            "cluster_header": CLUSTER_HEADER,
+                            "timeout": timeout,
+                            "retry_policy": retry_policy(),
+                        },
                     },
                     {
                         "match": {"prefix": "/"},
@@ -186,6 +192,20 @@ fn http_connection_manager(
                 "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
             },
         ],
+    })
+}
+
+/// Backoff for the retries the filter asks of Envoy (per request, with
+/// x-envoy-max-retries and x-envoy-retry-on, only when a group has no other usable
+/// deployment): exponential with full jitter from 0.5 s, or the provider's
+/// retry-after when it sends one.
+pub fn retry_policy() -> Value {
+    json!({
+        "retry_back_off": {"base_interval": "0.5s", "max_interval": "8s"},
+        "rate_limited_retry_back_off": {
+            "reset_headers": [{"name": "retry-after", "format": "SECONDS"}],
+            "max_interval": "30s",
+        },
     })
 }
 

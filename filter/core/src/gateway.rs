@@ -115,6 +115,8 @@ pub struct Forward {
     pub failover: Option<Box<Failover>>,
     /// This request is the deployment's half-open probe.
     pub probe: bool,
+    /// Fallback groups passed over before this deployment was chosen.
+    pub fallbacks_before: u32,
 }
 
 /// Host services a phase may need besides the request itself.
@@ -462,10 +464,7 @@ impl Gateway {
         f.ticket = Some(ticket);
         f.failover = fo;
         f.probe = choice.probe;
-        if pos > 0 {
-            f.response_headers
-                .push(("x-litellm-attempted-fallbacks", pos.to_string()));
-        }
+        f.fallbacks_before = u32::try_from(pos).unwrap_or(u32::MAX);
         Ok(f)
     }
 

@@ -1,5 +1,6 @@
 //! Per-request context: maps proxy-wasm callbacks onto the core pipeline.
 
+use crate::failover::{Calling, Failing};
 use crate::host;
 use crate::response::{self, Body, Outcome};
 use crate::store::{fill_random, SharedData};
@@ -9,11 +10,13 @@ use std::rc::Rc;
 use tollgate_core::exchange::ResponsePlan;
 use tollgate_core::gateway::ticket::Ticket;
 use tollgate_core::gateway::Env;
+use tollgate_core::gateway::Failover;
+use tollgate_core::routes::ClientApi;
 use tollgate_core::routing::Rng;
 use tollgate_core::{BodyOutcome, Forward, Gateway, HeadersOutcome, LocalReply, Pending};
 
 /// Where the request stands; response callbacks behave differently per state.
-enum State {
+pub(crate) enum State {
     /// Headers seen, nothing decided.
     Start,
     /// Waiting for the complete body.
@@ -32,14 +35,30 @@ enum State {
 
 /// The HTTP context for one request.
 pub struct Http {
-    gateway: Rc<Gateway>,
-    rng: Rng,
-    state: State,
+    pub(crate) gateway: Rc<Gateway>,
+    pub(crate) rng: Rng,
+    pub(crate) state: State,
     /// Admission to settle exactly once: at the end of the body, or in on_log.
-    ticket: Option<Ticket>,
-    outcome: Outcome,
+    pub(crate) ticket: Option<Ticket>,
+    pub(crate) outcome: Outcome,
     /// The deployment's provider credential, scrubbed from upstream error bodies.
-    secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
+    /// Where to go if the deployment fails, and what failover did so far.
+    pub(crate) failover: Option<Box<Failover>>,
+    /// Deployment of the routed attempt, for its circuit breaker.
+    pub(crate) deployment: String,
+    /// The routed attempt is its deployment's half-open probe.
+    pub(crate) probe: bool,
+    /// A failed routed answer held while failover decides.
+    pub(crate) failing: Option<Failing>,
+    /// A failover callout in flight.
+    pub(crate) calling: Option<Calling>,
+    /// Retries Envoy's router made of a lone deployment (requests without failover).
+    pub(crate) envoy_retries: u32,
+    /// The client's API, for errors in its format.
+    pub(crate) api: ClientApi,
+    /// Fallback groups passed over before routing (theirs all cooling down).
+    pub(crate) fallbacks_before: u32,
 }
 
 impl Http {
@@ -52,16 +71,30 @@ impl Http {
             ticket: None,
             outcome: Outcome::default(),
             secrets: Vec::new(),
+            failover: None,
+            deployment: String::new(),
+            probe: false,
+            failing: None,
+            calling: None,
+            envoy_retries: 0,
+            api: ClientApi::Chat,
+            fallbacks_before: 0,
         }
     }
 
-    fn reply(&mut self, reply: LocalReply) -> Action {
+    pub(crate) fn reply(&mut self, reply: LocalReply) -> Action {
         self.state = State::Replied;
         host::send_reply(reply.status, &reply.headers, &reply.body);
         Action::Pause
     }
 
+    /// The client's API.
+    pub(crate) fn client_api(&self) -> ClientApi {
+        self.api
+    }
+
     fn finish_body(&mut self, pending: Pending, size: usize) -> Action {
+        self.api = pending.api();
         let body = host::buffer(BufferType::HttpRequestBody, size);
         let mut random = fill_random;
         let mut env = Env {
@@ -78,7 +111,7 @@ impl Http {
     }
 
     /// Settles limits and budget, records spend; returns the key's period spend.
-    fn settle(&mut self) -> Option<(u64, u64)> {
+    pub(crate) fn settle(&mut self) -> Option<(u64, u64)> {
         let ticket = self.ticket.take()?;
         let now_ms = host::now_nanos() / 1_000_000;
         let status = match self.outcome.status {
@@ -139,11 +172,25 @@ impl Http {
             held: false,
         };
         self.secrets = f.secrets;
+        self.failover = f.failover;
+        self.deployment = f.deployment_id;
+        self.probe = f.probe;
+        self.fallbacks_before = f.fallbacks_before;
         Action::Continue
     }
 }
 
-impl Context for Http {}
+impl Context for Http {
+    fn on_http_call_response(
+        &mut self,
+        _token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        self.on_callout(num_headers, body_size);
+    }
+}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -206,7 +253,38 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if !matches!(self.state, State::Forwarded { .. }) {
+            return Action::Continue;
+        }
+        if let Some(action) = self.check_routed(end_of_stream) {
+            return action;
+        }
+        self.respond_headers(end_of_stream)
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.failing.is_some() {
+            if !end_of_stream {
+                return Action::Pause;
+            }
+            return self.decide_routed(body_size);
+        }
+        self.respond_body(body_size, end_of_stream)
+    }
+
+    fn on_log(&mut self) {
+        // Disconnects, resets and timeouts end here without a body end: the slot and
+        // the reservation are still released.
+        self.note_broken_stream();
+        self.settle();
+    }
+}
+
+impl Http {
+    /// Adds the gateway's headers and picks the body mode for a routed answer.
+    pub(crate) fn respond_headers(&mut self, end_of_stream: bool) -> Action {
         let tap = self.ticket.as_ref().and_then(|t| t.format);
+        let report = self.report_headers();
         let State::Forwarded {
             headers,
             plan,
@@ -218,6 +296,9 @@ impl HttpContext for Http {
         };
         for (name, value) in headers.iter() {
             let _ = proxy_wasm::hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
+        }
+        for (name, value) in &report {
+            host::set_header(MapType::HttpResponseHeaders, name, Some(value));
         }
         let Some(plan) = plan.take() else {
             return Action::Continue;
@@ -239,7 +320,8 @@ impl HttpContext for Http {
         Action::Continue
     }
 
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    /// Handles body bytes of a routed answer.
+    pub(crate) fn respond_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let State::Forwarded { body, held, .. } = &mut self.state else {
             return Action::Continue;
         };
@@ -270,11 +352,5 @@ impl HttpContext for Http {
             }
         }
         action
-    }
-
-    fn on_log(&mut self) {
-        // Disconnects, resets and timeouts end here without a body end: the slot and
-        // the reservation are still released.
-        self.settle();
     }
 }

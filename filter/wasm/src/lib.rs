@@ -1,6 +1,7 @@
 //! proxy-wasm entry point. Kept thin: it reads what Envoy offers, asks
 //! tollgate-core what to do and turns the answer into host calls.
 
+mod failover;
 mod host;
 mod http;
 mod response;

@@ -341,10 +341,16 @@ fn listener_admin_and_routes() {
         routes[0]["match"]["headers"][0],
         json!({"name": "x-tollgate-cluster", "present_match": true})
     );
+    assert_eq!(routes[0]["route"]["cluster_header"], "x-tollgate-cluster");
+    assert_eq!(routes[0]["route"]["timeout"], "125s");
+    // Retries are asked per request by the filter; the route only sets the backoff.
+    let retry = &routes[0]["route"]["retry_policy"];
+    assert!(retry.get("num_retries").is_none() && retry.get("retry_on").is_none());
     assert_eq!(
-        routes[0]["route"],
-        json!({"cluster_header": "x-tollgate-cluster", "timeout": "125s"})
+        retry["rate_limited_retry_back_off"]["reset_headers"][0],
+        json!({"name": "retry-after", "format": "SECONDS"})
     );
+    assert_eq!(vh["include_attempt_count_in_response"], true);
     assert_eq!(routes[1]["direct_response"]["status"], 404);
     let body: Value = serde_json::from_str(
         routes[1]["direct_response"]["body"]["inline_string"]

@@ -120,5 +120,6 @@ pub(super) fn forward(
         secrets: dep.api_key.iter().cloned().collect(),
         failover: None,
         probe: false,
+        fallbacks_before: 0,
     }
 }
