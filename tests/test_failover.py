@@ -322,3 +322,42 @@ def test_everything_cooling_down_is_a_clear_503(gateway_factory, mocks):
     assert "cooling down" in err["message"]
     assert 1 <= int(r.headers["retry-after"]) <= 30
     assert [len(m.requests()) for m in mocks] == [1, 1, 1]
+
+
+def test_deployment_timeout_falls_back(gateway_factory, mocks):
+    for m in mocks:
+        m.clear()
+    m1, m2, m3 = mocks
+    cfg = BASE.format(m1=m1.base_url, m2=m2.base_url, m3=m3.base_url, extra="",
+                      allowed_fails=100, cooldown=30, retries=0)
+    cfg = cfg.replace('api_key: os.environ/OK}', 'api_key: os.environ/OK, timeout: 1, stream_timeout: 1}', 1)
+    gw = gateway_factory(cfg, env=ENV)
+    m1.set_default({"delay_ms": 3000})
+    t0 = time.monotonic()
+    r = chat(gw)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    assert time.monotonic() - t0 < 2.5
+    r, text = stream_chat(gw)
+    assert r.status_code == 200 and r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    assert sse_events(text)[-1] == "[DONE]"
+
+
+def test_stream_cut_after_bytes_is_an_error_and_counts(gateway_factory, mocks):
+    for m in mocks:
+        m.clear()
+    gw = gateway(gateway_factory, mocks, allowed_fails=0, cooldown=30)
+    m1, m2, _ = mocks
+    m1.set_default({"drop_after_chunks": 2})
+    with pytest.raises(Exception):
+        # The client sees a broken stream, never a clean end: the SDK raises.
+        client = gw.openai_client(MASTER, max_retries=0)
+        for _ in client.chat.completions.create(model="gpt-4o", stream=True,
+                                                messages=[{"role": "user", "content": "hi"}]):
+            pass
+    assert len(m1.requests()) == 1 and m2.requests() == []
+    # The break counted against the deployment: with allowed_fails 0 it cools down.
+    time.sleep(0.2)
+    r = chat(gw)
+    assert r.status_code == 200 and r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    assert len(m1.requests()) == 1
