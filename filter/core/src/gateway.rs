@@ -527,3 +527,6 @@ use forward::forward;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod failover_tests;
