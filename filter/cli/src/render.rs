@@ -324,7 +324,8 @@ fn wasm_filter(opts: &Options, embedded: &str, env_keys: &BTreeSet<&str>) -> Val
     })
 }
 
-fn cluster(u: &Upstream) -> Value {
+/// The Envoy cluster for one upstream (also added to Istio gateways for failover callouts).
+pub fn cluster(u: &Upstream) -> Value {
     let mut c = json!({
         "name": u.cluster,
         "connect_timeout": "10s",

@@ -37,7 +37,7 @@ pub fn envoy_filter(o: &Options, cfg: &Config, dests: &[Dest]) -> Value {
                     "headers": [{"name": CLUSTER_HEADER, "string_match": {"exact": d.upstream.cluster}}],
                 },
                 // Envoy's 15 s default route timeout would cut long completions.
-                "route": {"cluster": d.cluster(), "timeout": timeout},
+                "route": {"cluster": d.cluster(), "timeout": timeout, "retry_policy": render::retry_policy()},
             })
         })
         .collect();
@@ -57,7 +57,7 @@ pub fn envoy_filter(o: &Options, cfg: &Config, dests: &[Dest]) -> Value {
         "metadata": manifest::metadata(&format!("{}-upstreams", o.name), &o.namespace, &o.name),
         "spec": {
             "workloadSelector": {"labels": selector_labels(o)},
-            "configPatches": [{
+            "configPatches": std::iter::once(json!({
                 "applyTo": "VIRTUAL_HOST",
                 // Every route configuration of the selected gateways (all server ports).
                 "match": {"context": "GATEWAY"},
@@ -66,10 +66,29 @@ pub fn envoy_filter(o: &Options, cfg: &Config, dests: &[Dest]) -> Value {
                     "value": {
                         "name": format!("{}-upstreams", o.name),
                         "domains": domains,
+                        "include_attempt_count_in_response": true,
                         "routes": routes,
                     },
                 },
-            }],
+            }))
+            .chain(callout_clusters(cfg))
+            .collect::<Vec<Value>>(),
         },
     })
+}
+
+/// Failover attempts are HTTP callouts from the filter, which name tollgate's own
+/// cluster (a callout is not routed, so the virtual host above does not apply):
+/// those clusters are added to the gateway as the bootstrap defines them.
+fn callout_clusters(cfg: &Config) -> Vec<Value> {
+    cfg.upstreams()
+        .into_iter()
+        .map(|u| {
+            json!({
+                "applyTo": "CLUSTER",
+                "match": {"context": "GATEWAY"},
+                "patch": {"operation": "ADD", "value": render::cluster(u)},
+            })
+        })
+        .collect()
 }

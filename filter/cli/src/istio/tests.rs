@@ -219,10 +219,24 @@ fn upstream_virtual_host_routes_tollgate_names_to_istio_clusters() {
         json!({"name": "x-tollgate-cluster", "string_match": {"exact": "tollgate_https_api_openai_com_443"}})
     );
     assert_eq!(
-        routes[0]["route"],
-        json!({"cluster": "outbound|443||api.openai.com", "timeout": "125s"})
+        routes[0]["route"]["cluster"],
+        "outbound|443||api.openai.com"
     );
+    assert_eq!(routes[0]["route"]["timeout"], "125s");
+    assert!(routes[0]["route"]["retry_policy"]["retry_back_off"].is_object());
+    assert_eq!(vh["include_attempt_count_in_response"], true);
     assert_eq!(routes[5]["direct_response"]["status"], 404);
+    // Failover callouts name tollgate's clusters: they are added to the gateway.
+    let ef = find(&d, "EnvoyFilter", "tollgate-upstreams");
+    let clusters: Vec<&str> = ef["spec"]["configPatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["applyTo"] == "CLUSTER")
+        .map(|p| p["patch"]["value"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(clusters.len(), 5);
+    assert!(clusters.contains(&"tollgate_https_api_openai_com_443"));
 }
 
 #[test]
