@@ -390,6 +390,16 @@ impl ChaosStore {
         Some((phase.mode, phase.action()))
     }
 
+    /// The next time after `now_ms` at which a phase starts or ends.
+    pub fn next_change(&self, now_ms: u64) -> Option<u64> {
+        self.lock()
+            .iter()
+            .flat_map(|p| [Some(p.start_ms), p.end_ms])
+            .flatten()
+            .filter(|&t| t > now_ms)
+            .min()
+    }
+
     /// True while a `down` phase with `how: refuse` applies: the listener should be closed.
     pub fn refusing(&self, now_ms: u64) -> bool {
         let phases = self.lock();
@@ -572,6 +582,10 @@ mod tests {
         assert!(s.refusing(NOW + 199));
         assert!(!s.refusing(NOW + 200));
         assert!(!s.refusing(NOW + 300));
+        assert_eq!(s.next_change(NOW), Some(NOW + 100));
+        assert_eq!(s.next_change(NOW + 100), Some(NOW + 200));
+        assert_eq!(s.next_change(NOW + 250), Some(NOW + 300));
+        assert_eq!(s.next_change(NOW + 300), None);
         // Asking does not count requests.
         assert!(s.snapshot().iter().all(|p| p.served == 0));
     }

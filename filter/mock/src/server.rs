@@ -64,13 +64,18 @@ pub async fn run(listener: TcpListener, state: Arc<State>) {
     let addr = listener.local_addr().ok();
     let mut listener = Some(listener);
     loop {
-        let refusing = state.chaos.refusing(now_ms());
+        let now = now_ms();
+        let refusing = state.chaos.refusing(now);
+        // Wake at the next phase boundary, or after CHAOS_POLL to see schedule changes.
+        let wait = state.chaos.next_change(now).map_or(CHAOS_POLL, |t| {
+            CHAOS_POLL.min(Duration::from_millis(t.saturating_sub(now)))
+        });
         let Some(open) = listener.as_ref() else {
             if !refusing {
                 listener = rebind(addr).await;
             }
             if listener.is_none() {
-                tokio::time::sleep(CHAOS_POLL).await;
+                tokio::time::sleep(wait).await;
             }
             continue;
         };
@@ -79,7 +84,7 @@ pub async fn run(listener: TcpListener, state: Arc<State>) {
             listener = None;
             continue;
         }
-        let stream = match tokio::time::timeout(CHAOS_POLL, open.accept()).await {
+        let stream = match tokio::time::timeout(wait, open.accept()).await {
             Err(_) => continue, // no connection yet: look at the schedule again
             Ok(Ok((stream, _))) => stream,
             Ok(Err(err)) => {
