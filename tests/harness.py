@@ -155,12 +155,13 @@ class Mock:
         return r
 
     def requests(self) -> list[dict]:
-        """Provider requests received so far, oldest first: {method, path, headers, body}."""
+        """Provider requests received so far, oldest first: {method, path, headers, body,
+        ts_ms (arrival, Unix ms), chaos (the chaos mode that answered it, or None)}."""
         data = self._control("GET", "requests").json()
         return data["requests"] if isinstance(data, dict) else data
 
     def clear(self) -> None:
-        """Forgets logged requests, queued scripts and the default script."""
+        """Forgets logged requests, queued scripts, the default script and the chaos schedule."""
         self._control("POST", "reset")
 
     def script(self, *scripts: dict) -> None:
@@ -174,6 +175,19 @@ class Mock:
             self._control("DELETE", "default")
         else:
             self._control("POST", "default", script)
+
+    def chaos(self, phases: dict | list) -> dict:
+        """Sets the chaos schedule (POST /__mock/chaos): one phase such as
+        {"mode": "down", "start_in_ms": 2000, "duration_ms": 5000}, a list run back to back,
+        or {"phases": [...], "append": True}. Returns {now_ms, phases} with absolute times."""
+        return self._control("POST", "chaos", phases).json()
+
+    def chaos_state(self) -> dict:
+        """{now_ms, active, phases}: the schedule and what applies now."""
+        return self._control("GET", "chaos").json()
+
+    def clear_chaos(self) -> None:
+        self._control("DELETE", "chaos")
 
     def log(self) -> str:
         """The mock's stderr (one line per request unless it runs quiet)."""

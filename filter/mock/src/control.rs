@@ -4,10 +4,12 @@ use hyper::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::chaos;
 use crate::reply::Reply;
 use crate::reqlog::Entry;
 use crate::script::Script;
 use crate::server::State;
+use crate::util::now_ms;
 
 /// Path prefix of every control endpoint.
 pub const PREFIX: &str = "/__mock";
@@ -58,10 +60,27 @@ pub fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> Reply 
             },
         ),
         ("DELETE", "/requests") => ok(json!({"cleared": state.log.clear()})),
+        ("POST", "/chaos") => {
+            let now = now_ms();
+            match chaos::parse_request(body, now).and_then(|req| state.chaos.apply(req)) {
+                Ok(()) => ok(json!({"now_ms": now, "phases": state.chaos.snapshot()})),
+                Err(message) => bad_request(message),
+            }
+        }
+        ("GET", "/chaos") => {
+            let now = now_ms();
+            ok(json!({
+                "now_ms": now,
+                "active": state.chaos.active(now),
+                "phases": state.chaos.snapshot(),
+            }))
+        }
+        ("DELETE", "/chaos") => ok(json!({"cleared": state.chaos.clear()})),
         ("POST", "/reset") => {
             state.scripts.clear_queue();
             state.scripts.set_default(None);
             state.log.clear();
+            state.chaos.clear();
             ok(json!({"reset": true}))
         }
         _ => {
@@ -139,6 +158,45 @@ mod tests {
         assert_eq!(state.scripts.snapshot().1.and_then(|s| s.status), Some(500));
         call(&state, Method::DELETE, "/__mock/default", "");
         assert_eq!(state.scripts.snapshot().1, None);
+    }
+
+    #[test]
+    fn chaos_is_set_listed_and_cleared() {
+        let state = State::new("m".into(), true);
+        let (status, v) = call(
+            &state,
+            Method::POST,
+            "/__mock/chaos",
+            r#"{"mode":"down","start_in_ms":2000,"duration_ms":5000}"#,
+        );
+        assert_eq!(status, StatusCode::OK);
+        let now = v["now_ms"].as_u64().unwrap();
+        assert_eq!(v["phases"][0]["start_ms"], now + 2000);
+        assert_eq!(v["phases"][0]["end_ms"], now + 7000);
+        let (_, v) = call(&state, Method::GET, "/__mock/chaos", "");
+        assert_eq!(
+            (v["active"].clone(), v["phases"][0]["mode"].clone()),
+            (Value::Null, json!("down"))
+        );
+        let (status, v) = call(&state, Method::POST, "/__mock/chaos", r#"{"mode":"flood"}"#);
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("unknown mode"));
+        call(
+            &state,
+            Method::POST,
+            "/__mock/chaos",
+            r#"{"phases":[{"mode":"429"}],"append":true}"#,
+        );
+        let (_, v) = call(&state, Method::GET, "/__mock/chaos", "");
+        assert_eq!(v["active"]["mode"], "429");
+        assert_eq!(v["phases"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            call(&state, Method::DELETE, "/__mock/chaos", "").1["cleared"],
+            2
+        );
+        call(&state, Method::POST, "/__mock/chaos", r#"{"mode":"slow"}"#);
+        call(&state, Method::POST, "/__mock/reset", "");
+        assert!(state.chaos.snapshot().is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod anthropic;
 mod body;
+mod chaos;
 mod control;
 mod faces;
 mod gemini;
@@ -19,12 +20,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-const USAGE: &str = "usage: tollgate-mock [--host 127.0.0.1] [--port 0] [--name mock] [--quiet]
+const USAGE: &str =
+    "usage: tollgate-mock [--host 127.0.0.1] [--port 0] [--name mock] [--quiet] [--chaos JSON]
 
   --host HOST   address to bind (default 127.0.0.1)
   --port N      port to bind; 0 picks a free one (default 0)
   --name NAME   instance name, sent as x-mock-name and echoed in answers (default mock)
   --quiet       do not log requests to stderr
+  --chaos JSON  initial chaos schedule, as for POST /__mock/chaos; times count from start-up
 
 Prints `listening on http://HOST:PORT` once bound. Control API under /__mock/.";
 
@@ -35,6 +38,7 @@ struct Args {
     port: u16,
     name: String,
     quiet: bool,
+    chaos: Option<String>,
 }
 
 /// What the command line asks for.
@@ -50,6 +54,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Command, String>
         port: 0,
         name: "mock".to_owned(),
         quiet: false,
+        chaos: None,
     };
     while let Some(arg) = argv.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -69,6 +74,12 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Command, String>
             "--quiet" => args.quiet = true,
             "--host" => args.host = value("--host")?,
             "--name" => args.name = value("--name")?,
+            "--chaos" => {
+                let raw = value("--chaos")?;
+                // Checked here so a typo fails at start-up, not silently later.
+                chaos::parse_request(raw.as_bytes(), 0).map_err(|e| format!("--chaos: {e}"))?;
+                args.chaos = Some(raw);
+            }
             "--port" => {
                 let raw = value("--port")?;
                 args.port = raw.parse().map_err(|_| format!("invalid port: {raw}"))?;
@@ -119,6 +130,14 @@ async fn serve(args: Args) -> std::io::Result<()> {
     // Harnesses block on this line to learn the port, so it must not sit in a buffer.
     stdout.flush()?;
     let state = Arc::new(server::State::new(args.name, args.quiet));
+    if let Some(raw) = &args.chaos {
+        let request = chaos::parse_request(raw.as_bytes(), util::now_ms())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        state
+            .chaos
+            .apply(request)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    }
     tokio::spawn(server::run(listener, state));
     wait_for_shutdown().await;
     Ok(())
@@ -165,6 +184,7 @@ mod tests {
             port: 0,
             name: "mock".into(),
             quiet: false,
+            chaos: None,
         };
         assert_eq!(parse(&[]), Ok(Command::Run(defaults)));
         let custom = Args {
@@ -172,14 +192,25 @@ mod tests {
             port: 8080,
             name: "b".into(),
             quiet: true,
+            chaos: Some(r#"{"mode":"down","duration_ms":500}"#.into()),
         };
         assert_eq!(
-            parse(&["--host", "0.0.0.0", "--port=8080", "--name", "b", "--quiet"]),
+            parse(&[
+                "--host",
+                "0.0.0.0",
+                "--port=8080",
+                "--name",
+                "b",
+                "--quiet",
+                "--chaos",
+                r#"{"mode":"down","duration_ms":500}"#
+            ]),
             Ok(Command::Run(custom))
         );
         assert_eq!(parse(&["--help"]), Ok(Command::Help));
         assert!(parse(&["--port", "x"]).is_err());
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--chaos", r#"{"mode":"sideways"}"#]).is_err());
     }
 }

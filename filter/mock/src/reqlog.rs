@@ -6,6 +6,8 @@ use std::sync::Mutex;
 use hyper::HeaderMap;
 use serde::Serialize;
 
+use crate::util::now_ms;
+
 /// Oldest entries are dropped beyond this many, so a long demo cannot exhaust memory.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -20,6 +22,10 @@ pub struct Entry {
     pub headers: BTreeMap<String, String>,
     /// Raw body as UTF-8 (invalid bytes replaced).
     pub body: String,
+    /// Arrival time, Unix milliseconds.
+    pub ts_ms: u64,
+    /// The chaos mode that decided the answer (`None` when no chaos phase applied).
+    pub chaos: Option<&'static str>,
 }
 
 impl Entry {
@@ -40,6 +46,8 @@ impl Entry {
             path: path.to_owned(),
             headers: map,
             body: String::from_utf8_lossy(body).into_owned(),
+            ts_ms: now_ms(),
+            chaos: None,
         }
     }
 }

@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use crate::body::{into_response, RespBody};
+use crate::chaos::{Action, ChaosStore, Mode};
 use crate::control;
 use crate::faces::{Face, ProviderRequest, RequestMeta};
 use crate::reply::{Reply, JSON, SSE};
 use crate::reqlog::{Entry, RequestLog};
 use crate::script::{Script, ScriptStore, SCRIPT_HEADER};
-use crate::util::rand_hex;
+use crate::util::{now_ms, rand_hex};
 
 /// Response header naming the instance that answered.
 pub const NAME_HEADER: &str = "x-mock-name";
@@ -35,6 +36,8 @@ pub struct State {
     pub scripts: ScriptStore,
     /// Provider requests received so far.
     pub log: RequestLog,
+    /// Scheduled outages.
+    pub chaos: ChaosStore,
     quiet: bool,
 }
 
@@ -45,23 +48,55 @@ impl State {
             name,
             scripts: ScriptStore::default(),
             log: RequestLog::default(),
+            chaos: ChaosStore::default(),
             quiet,
         }
     }
 }
 
-/// Serves connections from `listener` until the task is dropped.
+/// How often the accept loop looks at the chaos schedule (to close or reopen the listener).
+const CHAOS_POLL: Duration = Duration::from_millis(20);
+
+/// Serves connections from `listener` until the task is dropped. While a chaos phase
+/// `down` with `how: refuse` applies, the listener is closed (connects are refused) and
+/// bound again on the same address afterwards.
 pub async fn run(listener: TcpListener, state: Arc<State>) {
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
+        let now = now_ms();
+        let refusing = state.chaos.refusing(now);
+        // Wake at the next phase boundary, or after CHAOS_POLL to see schedule changes.
+        let wait = state.chaos.next_change(now).map_or(CHAOS_POLL, |t| {
+            CHAOS_POLL.min(Duration::from_millis(t.saturating_sub(now)))
+        });
+        let Some(open) = listener.as_ref() else {
+            if !refusing {
+                listener = rebind(addr).await;
+            }
+            if listener.is_none() {
+                tokio::time::sleep(wait).await;
+            }
+            continue;
+        };
+        if refusing {
+            // Dropping the socket refuses new connects and resets any still in the backlog.
+            listener = None;
+            continue;
+        }
+        let stream = match tokio::time::timeout(wait, open.accept()).await {
+            Err(_) => continue, // no connection yet: look at the schedule again
+            Ok(Ok((stream, _))) => stream,
+            Ok(Err(err)) => {
                 // Usually fd exhaustion; back off instead of spinning.
                 eprintln!("accept failed: {err}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
+        if state.chaos.refusing(now_ms()) {
+            continue; // a refuse phase began while this connect waited: close it unread
+        }
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         tokio::spawn(async move {
@@ -71,6 +106,18 @@ pub async fn run(listener: TcpListener, state: Arc<State>) {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// Binds the listening address again after a refuse phase.
+async fn rebind(addr: Option<std::net::SocketAddr>) -> Option<TcpListener> {
+    let addr = addr?;
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Some(listener),
+        Err(err) => {
+            eprintln!("cannot listen on {addr} again after chaos refuse: {err}");
+            None
+        }
     }
 }
 
@@ -93,19 +140,38 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> io::Result<Respons
 async fn provider(state: &State, parts: &Parts, body: &Bytes) -> io::Result<Response<RespBody>> {
     let path = parts.uri.path();
     let full_path = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
-    state.log.push(Entry::new(
-        parts.method.as_str(),
-        full_path,
-        &parts.headers,
-        body,
-    ));
+    let now = now_ms();
+    let chaos = state.chaos.decide(now);
+    let mut entry = Entry::new(parts.method.as_str(), full_path, &parts.headers, body);
+    entry.ts_ms = now;
+    entry.chaos = chaos.map(|(mode, _)| mode.label());
+    state.log.push(entry);
+    match chaos {
+        Some((mode, Action::Delay(ms))) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            scripted(state, parts, body, &format!("chaos={} ", mode.label())).await
+        }
+        Some((mode, action)) if action != Action::Normal => {
+            chaos_response(state, parts, body, mode, action)
+        }
+        _ => scripted(state, parts, body, "").await,
+    }
+}
+
+/// The answer to a request no chaos phase takes over: header, queued or default script.
+async fn scripted(
+    state: &State,
+    parts: &Parts,
+    body: &Bytes,
+    note_prefix: &str,
+) -> io::Result<Response<RespBody>> {
     let header_script = match parts
         .headers
         .get(SCRIPT_HEADER)
         .map(|v| header_script(v.as_bytes()))
     {
         Some(Err(message)) => {
-            state.note(parts, 400, "header(invalid)");
+            state.note(parts, 400, &format!("{note_prefix}header(invalid)"));
             let reply = Reply::json(
                 StatusCode::BAD_REQUEST,
                 &json!({"error": {"message": message, "type": "mock_script_error"}}),
@@ -120,7 +186,7 @@ async fn provider(state: &State, parts: &Parts, body: &Bytes) -> io::Result<Resp
         tokio::time::sleep(Duration::from_millis(script.delay_ms)).await;
     }
     if script.drop_connection {
-        state.note(parts, 0, source.label());
+        state.note(parts, 0, &format!("{note_prefix}{}", source.label()));
         // Failing the service makes hyper close the connection without writing a response.
         return Err(io::Error::new(
             io::ErrorKind::ConnectionAborted,
@@ -129,11 +195,74 @@ async fn provider(state: &State, parts: &Parts, body: &Bytes) -> io::Result<Resp
     }
     let reply = scripted_reply(state, parts, body, &script);
     let label = match script.drop_after_chunks {
-        Some(n) => format!("{} drop_after={n}", source.label()),
-        None => source.label().to_owned(),
+        Some(n) => format!("{note_prefix}{} drop_after={n}", source.label()),
+        None => format!("{note_prefix}{}", source.label()),
     };
     state.note(parts, reply.status.as_u16(), &label);
     Ok(into_response(reply, &script))
+}
+
+/// The answer a chaos phase imposes (every mode but `ok` and `slow`).
+fn chaos_response(
+    state: &State,
+    parts: &Parts,
+    body: &Bytes,
+    mode: Mode,
+    action: Action,
+) -> io::Result<Response<RespBody>> {
+    let label = format!("chaos={}", mode.label());
+    let face = Face::for_path(parts.uri.path());
+    let (reply, script) = match action {
+        Action::Normal | Action::Delay(_) => (
+            scripted_reply(state, parts, body, &Script::default()),
+            Script::default(),
+        ),
+        Action::Drop => {
+            state.note(parts, 0, &label);
+            // As with drop_connection: hyper closes the connection without a response.
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "chaos down",
+            ));
+        }
+        Action::RateLimit { retry_after_s } => {
+            let mut reply = face.error(StatusCode::TOO_MANY_REQUESTS);
+            reply.set_header("retry-after", &retry_after_s.to_string());
+            (with_request_id(reply), Script::default())
+        }
+        Action::Error(status) => (with_request_id(face.error(status)), Script::default()),
+        Action::Cut(after) => {
+            let reply = scripted_reply(state, parts, body, &Script::default());
+            cut(reply, after)
+        }
+    };
+    state.note(parts, reply.status.as_u16(), &label);
+    Ok(into_response(reply, &script))
+}
+
+/// A stream keeps `after` events; a plain body is split in two and only the first half
+/// is sent (its content-length still announces the whole body).
+fn cut(mut reply: Reply, after: usize) -> (Reply, Script) {
+    let after = if reply.streaming {
+        after
+    } else {
+        let whole = Bytes::from(reply.chunks.concat());
+        let half = whole.len() / 2;
+        reply.chunks = vec![whole.slice(..half), whole.slice(half..)];
+        1
+    };
+    let script = Script {
+        drop_after_chunks: Some(after),
+        ..Script::default()
+    };
+    (reply, script)
+}
+
+fn with_request_id(mut reply: Reply) -> Reply {
+    if !reply.headers.contains_key("x-request-id") {
+        reply.set_header("x-request-id", &format!("req_{}", rand_hex(32)));
+    }
+    reply
 }
 
 impl State {
@@ -181,9 +310,7 @@ fn scripted_reply(state: &State, parts: &Parts, body: &Bytes, script: &Script) -
             reply
         }
     };
-    if !reply.headers.contains_key("x-request-id") {
-        reply.set_header("x-request-id", &format!("req_{}", rand_hex(32)));
-    }
+    reply = with_request_id(reply);
     for (name, value) in &script.headers {
         reply.set_header(name, value);
     }

@@ -300,3 +300,46 @@ fn sigterm_exits_cleanly() -> TestResult {
     assert_eq!(exit.code(), Some(0));
     Ok(())
 }
+
+#[test]
+fn chaos_flag_sets_a_schedule_from_start_up() -> TestResult {
+    let mock = Mock::start_with(
+        "c",
+        &["--chaos", r#"[{"mode":"500","status":503,"count":1}]"#],
+    )?;
+    let first = mock.post(CHAT, &chat_body("hi", json!({})))?;
+    assert_eq!(first.status, 503);
+    assert_eq!(first.json()?["error"]["type"], "server_error");
+    assert_eq!(mock.post(CHAT, &chat_body("hi", json!({})))?.status, 200);
+    let log = mock.get("/__mock/requests")?.json()?;
+    assert_eq!(log["requests"][0]["chaos"], "500");
+    assert_eq!(log["requests"][1]["chaos"], Value::Null);
+    Ok(())
+}
+
+#[test]
+fn chaos_flag_with_a_bad_schedule_exits_with_usage() -> TestResult {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-mock"))
+        .args(["--chaos", r#"{"mode":"sideways"}"#])
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--chaos: "));
+    Ok(())
+}
+
+#[test]
+fn chaos_down_sends_nothing_and_is_logged() -> TestResult {
+    let mock = Mock::start("d")?;
+    assert_eq!(
+        mock.post("/__mock/chaos", r#"{"mode":"down","duration_ms":60000}"#)?
+            .status,
+        200
+    );
+    let resp = mock.post(CHAT, &chat_body("hi", json!({})))?;
+    assert_eq!(resp.status, 0);
+    assert!(resp.headers.is_empty() && resp.body.is_empty());
+    let log = mock.get("/__mock/requests")?.json()?;
+    assert_eq!(log["requests"][0]["chaos"], "down");
+    assert!(log["requests"][0]["ts_ms"].as_u64().is_some());
+    Ok(())
+}

@@ -17,8 +17,14 @@ pub struct Mock {
 impl Mock {
     /// Starts `tollgate-mock --port 0 --name NAME` and reads the port from its first line.
     pub fn start(name: &str) -> TestResult<Mock> {
+        Mock::start_with(name, &[])
+    }
+
+    /// As [`Mock::start`], with extra command-line arguments.
+    pub fn start_with(name: &str, extra: &[&str]) -> TestResult<Mock> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-mock"))
             .args(["--port", "0", "--name", name])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
