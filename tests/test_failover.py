@@ -361,3 +361,43 @@ def test_stream_cut_after_bytes_is_an_error_and_counts(gateway_factory, mocks):
     r = chat(gw)
     assert r.status_code == 200 and r.headers["x-litellm-model-id"] == "anthropic-fallback"
     assert len(m1.requests()) == 1
+
+
+def test_responses_client_fails_over_to_anthropic(chain_gw, fresh):
+    m1, m2, _ = fresh
+    m1.set_default(DOWN)
+    r = httpx.post(chain_gw.url + "/v1/responses", headers=HDR, timeout=30,
+                   json={"model": "gpt-4o", "input": "hello"})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    body = r.json()
+    assert body["object"] == "response" and body["status"] == "completed"
+    assert m1.requests()[0]["path"] == "/v1/responses"
+    assert m2.requests()[0]["path"] == "/v1/messages"
+
+
+def test_anthropic_client_fails_over_in_its_own_format(chain_gw, fresh):
+    m1, m2, _ = fresh
+    m1.set_default(DOWN)
+    r = httpx.post(chain_gw.url + "/v1/messages", timeout=30,
+                   headers={"x-api-key": MASTER, "anthropic-version": "2023-06-01"},
+                   json={"model": "gpt-4o", "max_tokens": 50,
+                         "messages": [{"role": "user", "content": "hello"}]})
+    assert r.status_code == 200, (r.text, m2.requests())
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    body = r.json()
+    assert body["type"] == "message" and body["content"][0]["type"] == "text"
+
+
+def test_gemini_client_stream_fails_over(chain_gw, fresh):
+    m1, _, _ = fresh
+    m1.set_default(DOWN)
+    r = httpx.post(chain_gw.url + "/v1beta/models/gpt-4o:streamGenerateContent?alt=sse",
+                   timeout=30, headers={"x-goog-api-key": MASTER},
+                   json={"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    events = [json.loads(e) for e in sse_events(r.text)]
+    text = "".join(p.get("text", "") for e in events
+                   for c in e.get("candidates", []) for p in c["content"].get("parts", []))
+    assert text

@@ -133,7 +133,11 @@ impl Http {
         Some((record.spend_micros, key_spend))
     }
 
-    fn forward(&mut self, f: Forward, size: usize) -> Action {
+    fn forward(&mut self, mut f: Forward, size: usize) -> Action {
+        // Read before the rewrite below drops what the first deployment does not need.
+        if let Some(fo) = &mut f.failover {
+            fo.keep_client_headers(&host::request_header);
+        }
         self.ticket = f.ticket.clone();
         if let Some(t) = &mut self.ticket {
             t.start_ms = host::now_nanos() / 1_000_000;

@@ -32,7 +32,19 @@ pub struct Failover {
     pub group: String,
     /// The current attempt holds its deployment's half-open probe.
     pub probe: bool,
+    /// Client headers a provider reads (API version, beta flags), for callouts:
+    /// the routed request carries them, a callout is built from scratch.
+    client_headers: Vec<(String, String)>,
 }
+
+/// Client request headers that callouts repeat (never credentials).
+pub const CALLOUT_CLIENT_HEADERS: [&str; 5] = [
+    "anthropic-version",
+    "anthropic-beta",
+    "openai-beta",
+    "openai-organization",
+    "openai-project",
+];
 
 /// A failover attempt to make with an HTTP callout.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,6 +290,11 @@ impl Gateway {
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v)),
             );
+            for (k, v) in &fo.client_headers {
+                if !headers.iter().any(|(h, _)| h == k) {
+                    headers.push((k.clone(), v.clone()));
+                }
+            }
             return Some(Box::new(Callout {
                 cluster: dep.upstream.cluster.clone(),
                 headers,
@@ -323,6 +340,7 @@ impl Failover {
             policy,
             in_group: 0,
             tried: Vec::new(),
+            client_headers: Vec::new(),
             retries: 0,
             fallbacks: u32::try_from(pos).unwrap_or(u32::MAX),
             deployment,
@@ -340,6 +358,14 @@ impl Failover {
                     ..
                 }
             )
+    }
+
+    /// Keeps the client headers callouts repeat ([`CALLOUT_CLIENT_HEADERS`]).
+    pub fn keep_client_headers(&mut self, header: &dyn Fn(&str) -> Option<String>) {
+        self.client_headers = CALLOUT_CLIENT_HEADERS
+            .iter()
+            .filter_map(|n| header(n).map(|v| (n.to_string(), v)))
+            .collect();
     }
 
     /// Whether a context-window refusal has somewhere to go (so 400s are held).
