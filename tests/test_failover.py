@@ -401,3 +401,26 @@ def test_gemini_client_stream_fails_over(chain_gw, fresh):
     text = "".join(p.get("text", "") for e in events
                    for c in e.get("candidates", []) for p in c["content"].get("parts", []))
     assert text
+
+
+def test_stream_timeout_bounds_the_first_byte_not_the_stream(gateway_factory, mocks):
+    for m in mocks:
+        m.clear()
+    m1, m2, m3 = mocks
+    cfg = BASE.format(m1=m1.base_url, m2=m2.base_url, m3=m3.base_url, extra="",
+                      allowed_fails=100, cooldown=30, retries=0)
+    cfg = cfg.replace('api_key: os.environ/OK}', 'api_key: os.environ/OK, timeout: 20, stream_timeout: 1}', 1)
+    gw = gateway_factory(cfg, env=ENV)
+    # No first byte within stream_timeout: the fallback answers.
+    m1.set_default({"delay_ms": 3000})
+    t0 = time.monotonic()
+    r, text = stream_chat(gw)
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    assert time.monotonic() - t0 < 2.5
+    # A stream that starts at once may run past stream_timeout.
+    m1.set_default({"chunk_delay_ms": 400})
+    t0 = time.monotonic()
+    r, text = stream_chat(gw, messages=[{"role": "user", "content": "tell me a long story please"}])
+    assert time.monotonic() - t0 > 1.5
+    assert r.headers["x-litellm-model-id"] == "oai-primary"
+    assert sse_events(text)[-1] == "[DONE]"

@@ -454,13 +454,12 @@ impl Gateway {
                 .push(("content-length", body.len().to_string()));
             f.body = Some(body.to_vec());
         }
-        let timeout = if head.stream {
-            dep.stream_timeout_ms
-        } else {
-            dep.timeout_ms
-        };
-        f.set_headers
-            .extend(self::failover::envoy_retry_headers(&envoy_retries, timeout));
+        let (first_byte, total) = self::failover::timeouts(dep, head.stream);
+        f.set_headers.extend(self::failover::envoy_retry_headers(
+            &envoy_retries,
+            first_byte,
+            total,
+        ));
         f.ticket = Some(ticket);
         f.failover = fo;
         f.probe = choice.probe;

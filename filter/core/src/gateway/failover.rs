@@ -299,11 +299,8 @@ impl Gateway {
                 cluster: dep.upstream.cluster.clone(),
                 headers,
                 body: upstream.body.unwrap_or_else(|| fo.body.clone()),
-                timeout_ms: if stream {
-                    dep.stream_timeout_ms
-                } else {
-                    dep.timeout_ms
-                },
+                // A callout's answer arrives whole: it gets the whole-answer timeout.
+                timeout_ms: timeouts(dep, stream).1,
                 plan,
                 deployment_index: self.index_of(dep),
                 secrets: dep.api_key.iter().cloned().collect(),
@@ -394,7 +391,11 @@ pub const RETRY_BACKOFF_BUDGET_MS: u64 = 30_000;
 /// Request headers asking Envoy's router to retry the same deployment with
 /// exponential backoff and jitter (retry-after honoured by the rendered route's
 /// rate_limited_retry_back_off), for the classes the policy retries.
-pub fn envoy_retry_headers(policy: &RetryPolicy, timeout_ms: u64) -> Vec<(&'static str, String)> {
+pub fn envoy_retry_headers(
+    policy: &RetryPolicy,
+    first_byte_ms: u64,
+    total_ms: u64,
+) -> Vec<(&'static str, String)> {
     let n = policy.max();
     if n == 0 {
         return Vec::new();
@@ -414,7 +415,7 @@ pub fn envoy_retry_headers(policy: &RetryPolicy, timeout_ms: u64) -> Vec<(&'stat
     if policy.auth > 0 {
         codes.extend(["401", "403"]);
     }
-    let total = timeout_ms
+    let total = total_ms
         .saturating_mul(u64::from(n) + 1)
         .saturating_add(RETRY_BACKOFF_BUDGET_MS);
     vec![
@@ -423,10 +424,24 @@ pub fn envoy_retry_headers(policy: &RetryPolicy, timeout_ms: u64) -> Vec<(&'stat
         ("x-envoy-retriable-status-codes", codes.join(",")),
         (
             "x-envoy-upstream-rq-per-try-timeout-ms",
-            timeout_ms.to_string(),
+            first_byte_ms.to_string(),
         ),
         ("x-envoy-upstream-rq-timeout-ms", total.to_string()),
     ]
+}
+
+/// A deployment's (time to response headers, whole answer) timeouts in ms. A
+/// stream waits `stream_timeout` for its first byte and may then run for the
+/// longer of `timeout` and `stream_timeout`; anything else has `timeout` for both.
+pub fn timeouts(dep: &crate::config::Deployment, stream: bool) -> (u64, u64) {
+    if stream {
+        (
+            dep.stream_timeout_ms,
+            dep.timeout_ms.max(dep.stream_timeout_ms),
+        )
+    } else {
+        (dep.timeout_ms, dep.timeout_ms)
+    }
 }
 
 /// Client-sent Envoy retry and timeout headers: the gateway decides those, so a

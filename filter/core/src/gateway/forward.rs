@@ -80,16 +80,18 @@ pub(super) fn forward(
     plan: ResponsePlan,
     stream: bool,
 ) -> Forward {
-    let timeout = if stream {
-        dep.stream_timeout_ms
-    } else {
-        dep.timeout_ms
-    };
+    let (first_byte, total) = super::failover::timeouts(dep, stream);
+    // Envoy's per-try timeout ends at the response headers: for a stream it is the
+    // time to first byte, and the whole stream gets the route timeout.
     let mut set_headers = vec![
         (CLUSTER_HEADER, dep.upstream.cluster.clone()),
         (":path", upstream.path),
         (":authority", dep.upstream.authority.clone()),
-        ("x-envoy-upstream-rq-timeout-ms", timeout.to_string()),
+        (
+            "x-envoy-upstream-rq-per-try-timeout-ms",
+            first_byte.to_string(),
+        ),
+        ("x-envoy-upstream-rq-timeout-ms", total.to_string()),
     ];
     set_headers.extend(upstream.headers);
     if let Some(b) = &upstream.body {
