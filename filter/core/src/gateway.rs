@@ -345,7 +345,7 @@ impl Gateway {
                 return Err(access::model_denied(k, &head.model));
             }
         }
-        if routing::pick(&self.config, group, rand, |d| {
+        if routing::pick(&self.config, group, rand, &routing::NoLoad, |d| {
             exchange::request::serves(d, api)
         })
         .is_none()
@@ -356,7 +356,7 @@ impl Gateway {
             .with_param("model"));
         }
         // Deployments at their own rpm/tpm are skipped, not failed.
-        let dep = routing::pick(&self.config, group, rand, |d| {
+        let dep = routing::pick(&self.config, group, rand, &routing::NoLoad, |d| {
             exchange::request::serves(d, api) && !limits::deployment_full(env.store, d, env.now)
         })
         .ok_or_else(|| {
