@@ -4,6 +4,7 @@
 use super::*;
 use crate::keys::KeyRecord;
 use crate::limits::{self, Admission, LimitRequest};
+use crate::routing::Strategy;
 use crate::spend::{self, SpendRecord};
 use crate::translate::Usage;
 
@@ -87,6 +88,7 @@ impl Gateway {
                 est_tokens: prompt.saturating_add(max_out),
                 worst_cost_micros: spend::worst_case_micros(dep, prompt, max_out),
                 now: env.now,
+                count_deployment_tokens: self.config.routing.strategy == Strategy::UsageBased,
             },
         )?;
         Ok(Ticket {
