@@ -356,7 +356,8 @@ impl Gateway {
             .with_param("model"));
         }
         // Deployments at their own rpm/tpm are skipped, not failed.
-        let dep = routing::pick(&self.config, group, rand, &routing::NoLoad, |d| {
+        let load = routing::StoreLoad::new(env.store, &self.config.routing, env.now);
+        let dep = routing::pick(&self.config, group, rand, &load, |d| {
             exchange::request::serves(d, api) && !limits::deployment_full(env.store, d, env.now)
         })
         .ok_or_else(|| {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::keys::KeyRecord;
 use crate::limits::{self, Admission, LimitRequest};
-use crate::routing::Strategy;
+use crate::routing::{stats, Strategy};
 use crate::spend::{self, SpendRecord};
 use crate::translate::Usage;
 
@@ -54,6 +54,27 @@ pub struct Ticket {
     pub start_ms: u64,
     /// Wire format to read usage from when the response passes through untranslated.
     pub format: Option<spend::tap::TapFormat>,
+    /// Routing state the request registered (in-flight count, latency sample).
+    pub tracked: stats::Tracked,
+    /// Unix milliseconds of the first response body byte (a stream's latency).
+    pub first_byte_ms: Option<u64>,
+}
+
+impl Ticket {
+    /// Notes the first response body byte (kept for streams, whose latency is the
+    /// time to it).
+    pub fn first_byte(&mut self, now_ms: impl FnOnce() -> u64) {
+        if self.stream && self.first_byte_ms.is_none() {
+            self.first_byte_ms = Some(now_ms());
+        }
+    }
+
+    /// The latency routing learns from: time to the first body byte for a stream,
+    /// to the end of the response otherwise.
+    pub fn latency_ms(&self, now_ms: u64) -> u64 {
+        let end = self.first_byte_ms.filter(|_| self.stream).unwrap_or(now_ms);
+        end.saturating_sub(self.start_ms)
+    }
 }
 
 impl Gateway {
@@ -91,6 +112,7 @@ impl Gateway {
                 count_deployment_tokens: self.config.routing.strategy == Strategy::UsageBased,
             },
         )?;
+        let tracked = stats::begin(env.store, &self.config.routing, &dep.id);
         Ok(Ticket {
             admission,
             caller: Caller::of(key),
@@ -100,6 +122,8 @@ impl Gateway {
             stream,
             start_ms: env.now.saturating_mul(1000),
             format: None,
+            tracked,
+            first_byte_ms: None,
         })
     }
 
@@ -111,7 +135,7 @@ impl Gateway {
             .map_or(0, |d| spend::cost_micros(d, usage))
     }
 
-    /// Settles the request (limits, budget, parallel slot) and returns its spend
+    /// Settles the request (limits, budget, parallel slot, routing stats) and returns its spend
     /// record and the key's spend in its current period (micro-dollars).
     pub fn settle(
         &self,
@@ -128,6 +152,17 @@ impl Gateway {
             &ticket.admission,
             usage.as_ref().map(Usage::total),
             cost,
+            now_ms / 1000,
+        );
+        let latency = (200..300)
+            .contains(&status)
+            .then(|| ticket.latency_ms(now_ms));
+        stats::end(
+            store,
+            &self.config.routing,
+            &ticket.admission.deployment_id,
+            ticket.tracked,
+            latency,
             now_ms / 1000,
         );
         let dep = self.config.deployments.get(ticket.deployment);

@@ -2,11 +2,13 @@
 //!
 //! [`pick`] filters the group by `eligible`, keeps the lowest `order` tier that has
 //! a deployment left, and lets the configured [`Strategy`] choose within it from a
-//! [`Load`] view.
+//! [`Load`] view ([`stats::StoreLoad`] in the filter, injected values in tests).
 
 pub mod settings;
+pub mod stats;
 pub mod strategy;
 
+pub use stats::StoreLoad;
 pub use strategy::{Load, NoLoad, Routing, Strategy};
 
 use crate::config::{Config, Deployment};
@@ -38,6 +40,9 @@ pub fn pick<'a>(
         .collect();
     strategy::choose(&cfg.routing, &tier, rand, load)
 }
+
+#[cfg(test)]
+mod flow_tests;
 
 /// A small xorshift generator for the shim, seeded per worker.
 #[derive(Debug, Clone)]

@@ -79,7 +79,8 @@ pub fn alpha_for_window(n: u32) -> f64 {
     2.0 / (f64::from(n.max(1)) + 1.0)
 }
 
-/// What the strategies know about deployments' current load; tests inject values.
+/// What the strategies know about deployments' current load. The filter reads the
+/// shared store ([`super::stats::StoreLoad`]); tests inject values.
 pub trait Load {
     /// Requests forwarded to the deployment and not yet ended.
     fn in_flight(&self, dep: &Deployment) -> u64;
