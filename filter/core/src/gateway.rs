@@ -356,7 +356,7 @@ impl Gateway {
                 return Err(access::model_denied(k, &head.model));
             }
         }
-        if routing::pick(&self.config, group, rand, |d| {
+        if routing::pick(&self.config, group, rand, &routing::NoLoad, |d| {
             exchange::request::serves(d, api)
         })
         .is_none()

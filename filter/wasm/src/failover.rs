@@ -26,7 +26,6 @@ pub struct Failing {
 /// A callout in flight.
 pub struct Calling {
     plan: ResponsePlan,
-    deployment_index: usize,
     secrets: Vec<String>,
     started_ms: u64,
     timeout_ms: u64,
@@ -170,9 +169,12 @@ impl Http {
                 Duration::from_millis(c.timeout_ms),
             );
             if sent.is_ok() {
+                if let Some(t) = &mut self.ticket {
+                    let store = &crate::store::SharedData;
+                    self.gateway.reroute(t, c.deployment_index, store, now_ms());
+                }
                 self.calling = Some(Calling {
                     plan: c.plan,
-                    deployment_index: c.deployment_index,
                     secrets: c.secrets,
                     started_ms: now_ms(),
                     timeout_ms: c.timeout_ms,
@@ -297,7 +299,6 @@ impl Http {
         }
         headers.extend(self.report_headers());
         if let Some(t) = &mut self.ticket {
-            t.deployment = calling.deployment_index;
             if let Some(fo) = &self.failover {
                 t.group = fo.group.clone();
             }

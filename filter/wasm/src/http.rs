@@ -326,6 +326,9 @@ impl Http {
 
     /// Handles body bytes of a routed answer.
     pub(crate) fn respond_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let (Some(t), true) = (self.ticket.as_mut(), body_size > 0) {
+            t.first_byte(|| host::now_nanos() / 1_000_000);
+        }
         let State::Forwarded { body, held, .. } = &mut self.state else {
             return Action::Continue;
         };

@@ -130,6 +130,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Retries per request.
     pub num_retries: u32,
+    /// Routing strategy within a model group, and its arguments.
+    pub routing: crate::routing::Routing,
     /// Default upstream timeout in ms.
     pub timeout_ms: u64,
     /// Failures per minute before cooldown.
@@ -215,14 +217,6 @@ pub fn parse_document(text: &str) -> Result<serde_yaml::Value, ConfigError> {
 fn build(raw: RawConfig) -> Result<Config, ConfigError> {
     let rs = &raw.router_settings;
     let ls = &raw.litellm_settings;
-    if let Some(s) = &rs.routing_strategy {
-        if s != "simple-shuffle" {
-            return Err(ConfigError::at(
-                "router_settings.routing_strategy",
-                format!("{s:?} is not supported (supported: simple-shuffle)"),
-            ));
-        }
-    }
     let timeout_ms = match (rs.timeout, ls.request_timeout) {
         (Some(t), _) => seconds("router_settings.timeout", t)?,
         (None, Some(t)) => seconds("litellm_settings.request_timeout", t)?,
@@ -243,6 +237,7 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             None => DEFAULT_MAX_REQUEST_BYTES,
         },
         num_retries: rs.num_retries.or(ls.num_retries).unwrap_or(0),
+        routing: crate::routing::settings::from_settings(rs)?,
         timeout_ms,
         allowed_fails: rs.allowed_fails.unwrap_or(3),
         cooldown_ms: match rs.cooldown_time {

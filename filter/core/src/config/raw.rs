@@ -165,6 +165,8 @@ pub type FallbackList = Vec<BTreeMap<String, Vec<String>>>;
 pub struct RouterSettings {
     /// Deployment selection strategy within a group.
     pub routing_strategy: Option<String>,
+    /// Arguments of the strategy.
+    pub routing_strategy_args: Option<RoutingStrategyArgs>,
     /// Retries per request.
     pub num_retries: Option<u32>,
     /// Default request timeout in seconds.
@@ -206,6 +208,18 @@ pub struct RawRetryPolicy {
     pub ContentPolicyViolationErrorRetries: Option<u32>,
     /// 5xx, 404 and connection failures.
     pub InternalServerErrorRetries: Option<u32>,
+}
+
+/// `router_settings.routing_strategy_args` (LiteLLM's RoutingArgs).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingStrategyArgs {
+    /// latency-based-routing: pick among deployments within (1 + buffer) × the lowest latency.
+    pub lowest_latency_buffer: Option<f64>,
+    /// Seconds a deployment's latency sample stays valid.
+    pub ttl: Option<f64>,
+    /// Latency samples averaged (sets the moving average's weight).
+    pub max_latency_list_size: Option<u32>,
 }
 
 /// An alias target: a group name, or `{model, hidden}`.

@@ -165,7 +165,7 @@ fn references_must_exist() {
         "router_settings.model_group_alias.best: unknown model group \"zzz\""
     );
     let e = err(&format!(
-        "{base}router_settings:\n  routing_strategy: least-busy\n"
+        "{base}router_settings:\n  routing_strategy: cost-based-routing\n"
     ));
     assert!(e.starts_with("router_settings.routing_strategy:"), "{e}");
 }

@@ -63,7 +63,7 @@ pub fn config(data: &[u8]) {
         assert!(!members.is_empty(), "empty group {group}");
         for rand in [0, 1, u64::MAX / 3, u64::MAX] {
             assert!(
-                routing::pick(&cfg, group, rand, |_| true).is_some(),
+                routing::pick(&cfg, group, rand, &routing::NoLoad, |_| true).is_some(),
                 "group {group} picks nothing"
             );
         }

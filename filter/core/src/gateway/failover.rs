@@ -109,7 +109,8 @@ impl Gateway {
     ) -> Option<Choice<'_>> {
         let mut lost_probe: Vec<String> = Vec::new();
         loop {
-            let dep = routing::pick(&self.config, group, env.pick, |d| {
+            let load = routing::StoreLoad::new(env.store, &self.config.routing, env.now);
+            let dep = routing::pick(&self.config, group, env.pick, &load, |d| {
                 exchange::request::serves(d, api)
                     && !exclude.contains(&d.id)
                     && !lost_probe.contains(&d.id)

@@ -18,7 +18,8 @@ impl Gateway {
         let head = body::read_head(body).ok();
         let by_model = head.as_ref().and_then(|h| {
             let group = self.config.resolve_group(&h.model)?;
-            let dep = routing::pick(&self.config, group, rand, |d| d.provider == provider)?;
+            let load = routing::StoreLoad::new(env.store, &self.config.routing, env.now);
+            let dep = routing::pick(&self.config, group, rand, &load, |d| d.provider == provider)?;
             Some((dep, group))
         });
         // A restricted key may not use the provider credential for arbitrary models.

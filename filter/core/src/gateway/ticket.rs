@@ -4,6 +4,7 @@
 use super::*;
 use crate::keys::KeyRecord;
 use crate::limits::{self, Admission, LimitRequest};
+use crate::routing::{stats, Strategy};
 use crate::spend::{self, SpendRecord};
 use crate::translate::Usage;
 
@@ -53,6 +54,27 @@ pub struct Ticket {
     pub start_ms: u64,
     /// Wire format to read usage from when the response passes through untranslated.
     pub format: Option<spend::tap::TapFormat>,
+    /// Routing state the request registered (in-flight count, latency sample).
+    pub tracked: stats::Tracked,
+    /// Unix milliseconds of the first response body byte (a stream's latency).
+    pub first_byte_ms: Option<u64>,
+}
+
+impl Ticket {
+    /// Notes the first response body byte (kept for streams, whose latency is the
+    /// time to it).
+    pub fn first_byte(&mut self, now_ms: impl FnOnce() -> u64) {
+        if self.stream && self.first_byte_ms.is_none() {
+            self.first_byte_ms = Some(now_ms());
+        }
+    }
+
+    /// The latency routing learns from: time to the first body byte for a stream,
+    /// to the end of the response otherwise.
+    pub fn latency_ms(&self, now_ms: u64) -> u64 {
+        let end = self.first_byte_ms.filter(|_| self.stream).unwrap_or(now_ms);
+        end.saturating_sub(self.start_ms)
+    }
 }
 
 impl Gateway {
@@ -87,8 +109,10 @@ impl Gateway {
                 est_tokens: prompt.saturating_add(max_out),
                 worst_cost_micros: spend::worst_case_micros(dep, prompt, max_out),
                 now: env.now,
+                count_deployment_tokens: self.config.routing.strategy == Strategy::UsageBased,
             },
         )?;
+        let tracked = stats::begin(env.store, &self.config.routing, &dep.id);
         Ok(Ticket {
             admission,
             caller: Caller::of(key),
@@ -98,7 +122,38 @@ impl Gateway {
             stream,
             start_ms: env.now.saturating_mul(1000),
             format: None,
+            tracked,
+            first_byte_ms: None,
         })
+    }
+
+    /// A failover attempt moves the request to another deployment: the first one's
+    /// in-flight count is returned (without a latency sample: it failed), the new
+    /// one's taken, and latency is measured from now. Spend goes to the new one.
+    pub fn reroute(
+        &self,
+        ticket: &mut Ticket,
+        dep_index: usize,
+        store: &dyn KeyStore,
+        now_ms: u64,
+    ) {
+        let Some(new) = self.config.deployments.get(dep_index) else {
+            return;
+        };
+        if let Some(old) = self.config.deployments.get(ticket.deployment) {
+            stats::end(
+                store,
+                &self.config.routing,
+                &old.id,
+                ticket.tracked,
+                None,
+                now_ms / 1000,
+            );
+        }
+        ticket.tracked = stats::begin(store, &self.config.routing, &new.id);
+        ticket.deployment = dep_index;
+        ticket.start_ms = now_ms;
+        ticket.first_byte_ms = None;
     }
 
     /// Cost of `usage` on the ticket's deployment, in micro-dollars.
@@ -109,7 +164,7 @@ impl Gateway {
             .map_or(0, |d| spend::cost_micros(d, usage))
     }
 
-    /// Settles the request (limits, budget, parallel slot) and returns its spend
+    /// Settles the request (limits, budget, parallel slot, routing stats) and returns its spend
     /// record and the key's spend in its current period (micro-dollars).
     pub fn settle(
         &self,
@@ -126,6 +181,22 @@ impl Gateway {
             &ticket.admission,
             usage.as_ref().map(Usage::total),
             cost,
+            now_ms / 1000,
+        );
+        let latency = (200..300)
+            .contains(&status)
+            .then(|| ticket.latency_ms(now_ms));
+        let routed = self
+            .config
+            .deployments
+            .get(ticket.deployment)
+            .map_or(ticket.admission.deployment_id.as_str(), |d| d.id.as_str());
+        stats::end(
+            store,
+            &self.config.routing,
+            routed,
+            ticket.tracked,
+            latency,
             now_ms / 1000,
         );
         let dep = self.config.deployments.get(ticket.deployment);

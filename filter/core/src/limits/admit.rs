@@ -36,7 +36,8 @@ impl From<Busy> for Stop<'_> {
 ///
 /// Order: key budget, max_parallel_requests, rpm, tpm, model rpm, model tpm, then the
 /// deployment's rpm/tpm are counted (never refused here: routing skips full
-/// deployments with [`deployment_full`]).
+/// deployments with [`deployment_full`]; tpm is also counted without a limit when
+/// `count_deployment_tokens` asks for it).
 pub fn admit(store: &dyn KeyStore, req: &LimitRequest) -> Result<Admission, ApiError> {
     let mut adm = Admission {
         key_token: req.key.map(|k| k.token.clone()),
@@ -83,7 +84,7 @@ fn admit_all<'r>(
             undo,
         )?;
     }
-    if dep.tpm.is_some() {
+    if dep.tpm.is_some() || req.count_deployment_tokens {
         let est = req.est_tokens;
         let _ = count(
             store,

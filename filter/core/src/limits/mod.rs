@@ -60,6 +60,9 @@ pub struct LimitRequest<'a> {
     pub worst_cost_micros: u64,
     /// Unix seconds.
     pub now: u64,
+    /// Count the deployment's tpm window even without a tpm limit (usage-based
+    /// routing reads it).
+    pub count_deployment_tokens: bool,
 }
 
 /// A key's spend, micro-USD.

@@ -51,6 +51,7 @@ pub fn req<'a>(
         est_tokens,
         worst_cost_micros,
         now,
+        count_deployment_tokens: false,
     }
 }
 

@@ -1,17 +1,29 @@
-//! Picking a deployment within a model group (LiteLLM's simple-shuffle).
+//! Picking a deployment within a model group.
+//!
+//! [`pick`] filters the group by `eligible`, keeps the lowest `order` tier that has
+//! a deployment left, and lets the configured [`Strategy`] choose within it from a
+//! [`Load`] view ([`stats::StoreLoad`] in the filter, injected values in tests).
+
+pub mod settings;
+pub mod stats;
+pub mod strategy;
+
+pub use stats::StoreLoad;
+pub use strategy::{Load, NoLoad, Routing, Strategy};
 
 use crate::config::{Config, Deployment};
 
-/// Picks a deployment of `group` among those `eligible` accepts.
+/// Picks a deployment of `group` among those `eligible` accepts, with the
+/// configured strategy (`cfg.routing`).
 ///
-/// Only the lowest `order` present is considered (higher orders are standby). Within
-/// it, LiteLLM's simple-shuffle: weight if any candidate sets one, else rpm, else tpm,
-/// else uniform. `rand` is any uniformly random u64; callers own the RNG so the
-/// choice is testable.
+/// Only the lowest `order` present among eligible deployments is considered (higher
+/// orders are standby, used when the whole lower tier is ineligible). `rand` is any
+/// uniformly random u64; callers own the RNG so the choice is testable.
 pub fn pick<'a>(
     cfg: &'a Config,
     group: &str,
     rand: u64,
+    load: &dyn Load,
     eligible: impl Fn(&Deployment) -> bool,
 ) -> Option<&'a Deployment> {
     let candidates: Vec<&Deployment> = cfg
@@ -26,30 +38,11 @@ pub fn pick<'a>(
         .into_iter()
         .filter(|d| d.order == best_order)
         .collect();
-    let weights: Vec<f64> = if tier.iter().any(|d| d.weight.is_some()) {
-        tier.iter().map(|d| d.weight.unwrap_or(0.0)).collect()
-    } else if tier.iter().any(|d| d.rpm.is_some()) {
-        tier.iter().map(|d| d.rpm.unwrap_or(0) as f64).collect()
-    } else if tier.iter().any(|d| d.tpm.is_some()) {
-        tier.iter().map(|d| d.tpm.unwrap_or(0) as f64).collect()
-    } else {
-        vec![1.0; tier.len()]
-    };
-    let total: f64 = weights.iter().sum();
-    if total <= 0.0 {
-        // All-zero weights still route rather than failing the group.
-        return tier.get((rand % tier.len() as u64) as usize).copied();
-    }
-    // 53 random bits give a uniform f64 in [0, 1).
-    let mut point = (rand >> 11) as f64 / (1u64 << 53) as f64 * total;
-    for (d, w) in tier.iter().zip(&weights) {
-        if point < *w {
-            return Some(d);
-        }
-        point -= w;
-    }
-    tier.last().copied()
+    strategy::choose(&cfg.routing, &tier, rand, load)
 }
+
+#[cfg(test)]
+mod flow_tests;
 
 /// A small xorshift generator for the shim, seeded per worker.
 #[derive(Debug, Clone)]
@@ -88,7 +81,7 @@ mod tests {
         let mut rng = Rng::new(42);
         let mut out = std::collections::BTreeMap::new();
         for _ in 0..40_000 {
-            let d = pick(c, group, rng.next_u64(), |_| true).unwrap();
+            let d = pick(c, group, rng.next_u64(), &NoLoad, |_| true).unwrap();
             *out.entry(d.id.clone()).or_insert(0) += 1;
         }
         out
@@ -114,16 +107,56 @@ mod tests {
     fn lowest_order_wins_and_eligibility_filters() {
         let c = cfg("model_list:\n  - {model_name: g, litellm_params: {model: openai/a, order: 2}, model_info: {id: a}}\n  - {model_name: g, litellm_params: {model: openai/b, order: 1}, model_info: {id: b}}\n");
         assert_eq!(counts(&c, "g").keys().collect::<Vec<_>>(), vec!["b"]);
-        let d = pick(&c, "g", 7, |d| d.id != "b").unwrap();
+        let d = pick(&c, "g", 7, &NoLoad, |d| d.id != "b").unwrap();
         assert_eq!(d.id, "a");
-        assert!(pick(&c, "g", 7, |_| false).is_none());
-        assert!(pick(&c, "nope", 7, |_| true).is_none());
+        assert!(pick(&c, "g", 7, &NoLoad, |_| false).is_none());
+        assert!(pick(&c, "nope", 7, &NoLoad, |_| true).is_none());
+    }
+
+    /// Loads deployment "a" as badly as each strategy can see.
+    struct Swamped;
+
+    impl Load for Swamped {
+        fn in_flight(&self, d: &Deployment) -> u64 {
+            if d.id == "a" {
+                100
+            } else {
+                0
+            }
+        }
+        fn latency_ms(&self, d: &Deployment) -> Option<f64> {
+            Some(if d.id == "a" { 1e6 } else { 1.0 })
+        }
+        fn tpm_used(&self, d: &Deployment) -> u64 {
+            if d.id == "a" {
+                1_000_000
+            } else {
+                0
+            }
+        }
+    }
+
+    #[test]
+    fn order_tiers_come_first_for_every_strategy() {
+        let base = cfg("model_list:\n  - {model_name: g, litellm_params: {model: openai/a, order: 1}, model_info: {id: a}}\n  - {model_name: g, litellm_params: {model: openai/b, order: 2}, model_info: {id: b}}\n  - {model_name: g, litellm_params: {model: openai/c}, model_info: {id: c}}\n");
+        for (_, strategy) in strategy::NAMES {
+            let mut c = base.clone();
+            c.routing.strategy = *strategy;
+            for rand in 0..8 {
+                let id = |eligible: &dyn Fn(&Deployment) -> bool| {
+                    pick(&c, "g", rand, &Swamped, eligible).map(|d| d.id.clone())
+                };
+                assert_eq!(id(&|_| true).as_deref(), Some("a"), "{strategy:?}");
+                assert_eq!(id(&|d| d.id != "a").as_deref(), Some("b"), "{strategy:?}");
+                assert_eq!(id(&|d| d.id == "c").as_deref(), Some("c"), "{strategy:?}");
+            }
+        }
     }
 
     #[test]
     fn zero_weights_still_route() {
         let c =
             cfg("model_list:\n  - {model_name: g, litellm_params: {model: openai/a, weight: 0}}\n");
-        assert!(pick(&c, "g", 1, |_| true).is_some());
+        assert!(pick(&c, "g", 1, &NoLoad, |_| true).is_some());
     }
 }
