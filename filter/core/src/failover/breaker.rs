@@ -100,7 +100,12 @@ impl State {
 
 /// Reads a deployment's state (absent or unreadable = closed and clean).
 pub fn read(store: &dyn KeyStore, deployment_id: &str) -> State {
-    State::parse(store.get(&breaker_key(deployment_id)).map(|(b, _)| b).as_deref())
+    State::parse(
+        store
+            .get(&breaker_key(deployment_id))
+            .map(|(b, _)| b)
+            .as_deref(),
+    )
 }
 
 /// The deployment's status at `now_ms`.
@@ -295,7 +300,10 @@ mod tests {
         assert!(open(&s, "d", 1_000, 0));
         assert!(!open(&s, "d", 1_000, 10), "already open");
         close(&s, "d", 500);
-        assert!(matches!(status(&s, "d", 600), Status::Open(_)), "not before cooldown ends");
+        assert!(
+            matches!(status(&s, "d", 600), Status::Open(_)),
+            "not before cooldown ends"
+        );
         close(&s, "d", 1_500);
         assert_eq!(status(&s, "d", 1_600), Status::Closed);
     }
