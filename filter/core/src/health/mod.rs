@@ -16,6 +16,8 @@
 
 
 /// `health_check_interval` when absent (LiteLLM's default: 300 s).
+pub mod lease;
+
 pub const DEFAULT_INTERVAL_MS: u64 = 300_000;
 /// Shortest accepted `health_check_interval`.
 pub const MIN_INTERVAL_MS: u64 = 1_000;
