@@ -16,6 +16,7 @@
 
 
 /// `health_check_interval` when absent (LiteLLM's default: 300 s).
+pub mod check;
 pub mod lease;
 
 pub const DEFAULT_INTERVAL_MS: u64 = 300_000;
