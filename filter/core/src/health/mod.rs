@@ -18,6 +18,7 @@
 /// `health_check_interval` when absent (LiteLLM's default: 300 s).
 pub mod check;
 pub mod lease;
+pub mod state;
 
 pub const DEFAULT_INTERVAL_MS: u64 = 300_000;
 /// Shortest accepted `health_check_interval`.
