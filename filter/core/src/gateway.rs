@@ -187,8 +187,19 @@ impl Gateway {
         }
         let limit = self.config.max_request_bytes;
         match endpoint {
-            Endpoint::Health => {
-                HeadersOutcome::Reply(json_reply(200, br#"{"status":"healthy"}"#.to_vec()))
+            Endpoint::Health(route) => {
+                let now_ms = env.now.saturating_mul(1_000);
+                let r = crate::health::routes::reply(
+                    route,
+                    &principal,
+                    &self.config,
+                    env.store,
+                    now_ms,
+                );
+                HeadersOutcome::Reply(match r {
+                    Ok((status, v)) => json_reply(status, v.to_string().into_bytes()),
+                    Err(e) => e.into(),
+                })
             }
             Endpoint::Models => {
                 let cfg = &self.config;

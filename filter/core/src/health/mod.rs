@@ -14,12 +14,12 @@
 //! `/health/readiness` and `/health` from that stored state; none of them calls a
 //! provider.
 
-
-/// `health_check_interval` when absent (LiteLLM's default: 300 s).
 pub mod check;
 pub mod lease;
+pub mod routes;
 pub mod state;
 
+/// `health_check_interval` when absent (LiteLLM's default: 300 s).
 pub const DEFAULT_INTERVAL_MS: u64 = 300_000;
 /// Shortest accepted `health_check_interval`.
 pub const MIN_INTERVAL_MS: u64 = 1_000;
