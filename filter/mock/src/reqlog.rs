@@ -20,6 +20,8 @@ pub struct Entry {
     pub headers: BTreeMap<String, String>,
     /// Raw body as UTF-8 (invalid bytes replaced).
     pub body: String,
+    /// When the request arrived, in unix milliseconds.
+    pub at_ms: u64,
 }
 
 impl Entry {
@@ -40,6 +42,9 @@ impl Entry {
             path: path.to_owned(),
             headers: map,
             body: String::from_utf8_lossy(body).into_owned(),
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 }
