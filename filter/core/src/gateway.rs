@@ -195,8 +195,18 @@ impl Gateway {
         }
         let limit = self.config.max_request_bytes;
         match endpoint {
-            Endpoint::Health => {
-                HeadersOutcome::Reply(json_reply(200, br#"{"status":"healthy"}"#.to_vec()))
+            Endpoint::Health(route) => {
+                let r = crate::health::routes::reply(
+                    route,
+                    &principal,
+                    &self.config,
+                    env.store,
+                    env.now_ms,
+                );
+                HeadersOutcome::Reply(match r {
+                    Ok((status, v)) => json_reply(status, v.to_string().into_bytes()),
+                    Err(e) => e.into(),
+                })
             }
             Endpoint::Models => {
                 let cfg = &self.config;

@@ -11,6 +11,7 @@ pub mod failover;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod gateway;
+pub mod health;
 pub mod keys;
 pub mod limits;
 pub mod models;

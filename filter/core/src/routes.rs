@@ -43,8 +43,19 @@ pub enum Endpoint {
     Spend,
     /// OpenAI model list.
     Models,
-    /// Liveness/readiness probe; unauthenticated.
-    Health,
+    /// A health route (see [`HealthRoute`]).
+    Health(HealthRoute),
+}
+
+/// Which health route was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthRoute {
+    /// `/health/liveliness`, `/health/liveness`: the process is up; unauthenticated.
+    Liveness,
+    /// `/health/readiness`: every model group has a usable deployment; unauthenticated.
+    Readiness,
+    /// `/health`: per-deployment health; admin only.
+    Endpoints,
 }
 
 impl Endpoint {
@@ -58,7 +69,10 @@ impl Endpoint {
 
     /// True when the endpoint needs a key.
     pub fn needs_auth(&self) -> bool {
-        !matches!(self, Endpoint::Health)
+        !matches!(
+            self,
+            Endpoint::Health(HealthRoute::Liveness | HealthRoute::Readiness)
+        )
     }
 
     /// The client API whose error format replies use.
@@ -107,9 +121,11 @@ pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
         "/v1/embeddings" | "/embeddings" => (inference(ClientApi::Embeddings), "POST"),
         "/v1/messages" => (inference(ClientApi::Anthropic), "POST"),
         "/v1/models" | "/models" => (Endpoint::Models, "GET"),
-        "/health" | "/health/liveliness" | "/health/liveness" | "/health/readiness" => {
-            (Endpoint::Health, "GET")
+        "/health" => (Endpoint::Health(HealthRoute::Endpoints), "GET"),
+        "/health/liveliness" | "/health/liveness" => {
+            (Endpoint::Health(HealthRoute::Liveness), "GET")
         }
+        "/health/readiness" => (Endpoint::Health(HealthRoute::Readiness), "GET"),
         other => match gemini_route(other) {
             Some(e) => (e, "POST"),
             None => match passthrough(trimmed) {
@@ -248,7 +264,19 @@ mod tests {
             Ok(inference(ClientApi::Anthropic))
         );
         assert_eq!(classify("GET", "/models"), Ok(Endpoint::Models));
-        assert_eq!(classify("GET", "/health/readiness"), Ok(Endpoint::Health));
+        assert_eq!(
+            classify("GET", "/health/readiness"),
+            Ok(Endpoint::Health(HealthRoute::Readiness))
+        );
+        for probe in ["/health/liveliness", "/health/liveness/"] {
+            let e = classify("GET", probe).unwrap();
+            assert_eq!(e, Endpoint::Health(HealthRoute::Liveness));
+            assert!(!e.needs_auth());
+        }
+        let full = classify("GET", "/health").unwrap();
+        assert_eq!(full, Endpoint::Health(HealthRoute::Endpoints));
+        assert!(full.needs_auth(), "/health is admin only");
+        assert!(!classify("HEAD", "/health/readiness").unwrap().needs_auth());
         assert_eq!(
             classify("GET", "/v1/chat/completions").unwrap_err().status,
             405

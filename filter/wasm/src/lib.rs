@@ -2,6 +2,7 @@
 //! tollgate-core what to do and turns the answer into host calls.
 
 mod failover;
+mod health;
 mod host;
 mod http;
 mod response;
@@ -18,14 +19,28 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// One per worker VM: holds the parsed config shared by its HTTP contexts.
+/// One per worker VM: holds the parsed config shared by its HTTP contexts, and
+/// runs the background health checks when this worker wins their lease.
 #[derive(Default)]
 struct Root {
     gateway: Option<Rc<Gateway>>,
     seed: u64,
+    checker: Option<health::Checker>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(c) = &mut self.checker {
+            c.on_response(token_id, num_headers, body_size);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -51,7 +66,17 @@ impl RootContext for Root {
                     config.deployments.len(),
                     config.groups.len()
                 );
-                self.gateway = Some(Rc::new(Gateway::new(config)));
+                let gateway = Rc::new(Gateway::new(config));
+                self.checker = None;
+                if gateway.config.health.background {
+                    let checker = health::Checker::new(gateway.clone());
+                    if checker.start() {
+                        self.checker = Some(checker);
+                    } else {
+                        log::error!("could not start the tick; background health checks are off");
+                    }
+                }
+                self.gateway = Some(gateway);
                 self.seed = host::now_nanos();
                 true
             }
@@ -70,6 +95,12 @@ impl RootContext for Root {
                 ^ host::now_nanos(),
         );
         Some(Box::new(http::Http::new(gateway, rng)))
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(c) = &mut self.checker {
+            c.on_tick();
+        }
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -4,6 +4,7 @@
 //! `tollgate validate` and the filter's log say exactly what to fix.
 
 pub mod env;
+mod health;
 pub mod raw;
 
 use crate::keys::record::{hash_key, mask_key, parse_duration, KeyRecord, Role};
@@ -104,6 +105,12 @@ pub struct Deployment {
     pub access_groups: Vec<String>,
     /// Restricted to admin and internal_user keys.
     pub internal_only: bool,
+    /// model_info.mode as written (chat, embedding, ...).
+    pub mode: Option<String>,
+    /// Model the background health check asks for, when not the deployment's own.
+    pub health_check_model: Option<String>,
+    /// False when model_info.disable_background_health_check is set.
+    pub health_check: bool,
 }
 
 /// A public alias for a model group.
@@ -160,6 +167,8 @@ pub struct Config {
     pub spend_log_size: usize,
     /// Time a client has to send its complete request, in ms (rendered into Envoy).
     pub request_receive_timeout_ms: u64,
+    /// Background health checks.
+    pub health: crate::health::Settings,
 }
 
 impl Config {
@@ -270,6 +279,7 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             Some(t) => seconds("general_settings.request_receive_timeout", t)?,
             None => DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
         },
+        health: health::settings(&raw.general_settings)?,
         ..Config::default()
     };
     if matches!(cfg.master_key.as_deref(), Some("")) {
@@ -617,6 +627,13 @@ fn build_deployment(
         max_tokens: lp.max_tokens,
         access_groups: mi.access_groups.clone(),
         internal_only: mi.internal_only,
+        mode: mi.mode.clone(),
+        health_check_model: health::check_model(
+            &format!("{base}.model_info.health_check_model"),
+            provider,
+            mi.health_check_model.as_deref(),
+        )?,
+        health_check: !mi.disable_background_health_check,
     })
 }
 

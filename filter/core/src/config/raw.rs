@@ -154,6 +154,12 @@ pub struct ModelInfo {
     /// Only admin and internal_user keys may use this model.
     #[serde(default)]
     pub internal_only: bool,
+    /// Model the background health check asks for instead of the deployment's own
+    /// (`openai/gpt-4o-mini`, or without the provider prefix).
+    pub health_check_model: Option<String>,
+    /// Leave this deployment out of the background health checks.
+    #[serde(default)]
+    pub disable_background_health_check: bool,
 }
 
 /// A list of single-entry maps: `[{"gpt-4o": ["claude", "gemini"]}]`.
@@ -276,4 +282,10 @@ pub struct GeneralSettings {
     /// Seconds a client has to send its complete request, headers and body
     /// (Envoy's `request_timeout`); a stalled upload gets a 408.
     pub request_receive_timeout: Option<f64>,
+    /// Check every deployment in the background with a one-token request.
+    pub background_health_checks: Option<bool>,
+    /// Seconds between two rounds of background checks.
+    pub health_check_interval: Option<f64>,
+    /// Seconds a background check may take before it counts as failed.
+    pub health_check_timeout: Option<f64>,
 }

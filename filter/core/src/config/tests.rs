@@ -264,3 +264,73 @@ fn env_refs_are_listed_without_resolving() {
     assert_eq!(vars, vec!["OPENAI_API_KEY", "MASTER"]);
     assert_eq!(refs[1].path, "general_settings.master_key");
 }
+
+#[test]
+fn health_check_settings() {
+    let c = load("").unwrap();
+    assert_eq!(c.health, crate::health::Settings::default());
+    assert!(!c.health.background);
+    assert_eq!(
+        (c.health.interval_ms, c.health.timeout_ms),
+        (300_000, 10_000)
+    );
+    let c = load(
+        "general_settings: {background_health_checks: true, health_check_interval: 1, health_check_timeout: 0.5}\n",
+    )
+    .unwrap();
+    assert!(c.health.background);
+    assert_eq!((c.health.interval_ms, c.health.timeout_ms), (1_000, 500));
+    for (field, bad, want) in [
+        ("health_check_interval", "0.5", "at least 1 second"),
+        ("health_check_interval", "-3", "out of range"),
+        ("health_check_timeout", "0", "out of range"),
+        ("background_health_checks", "sometimes", "invalid type"),
+    ] {
+        let e = err(&format!("general_settings: {{{field}: {bad}}}\n"));
+        assert!(
+            e.starts_with(&format!("general_settings.{field}:")) && e.contains(want),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn per_deployment_health_check_fields() {
+    let dep = |info: &str| {
+        load(&format!(
+            "model_list:\n  - model_name: a\n    litellm_params: {{model: openai/a}}\n    model_info: {info}\n"
+        ))
+    };
+    let d = &dep("{health_check_model: openai/gpt-4o-mini, disable_background_health_check: true}")
+        .unwrap()
+        .deployments[0];
+    assert_eq!(d.health_check_model.as_deref(), Some("gpt-4o-mini"));
+    assert!(!d.health_check);
+    let d = &dep("{health_check_model: meta-llama/Llama-3.1-8B, mode: chat}")
+        .unwrap()
+        .deployments[0];
+    assert_eq!(
+        d.health_check_model.as_deref(),
+        Some("meta-llama/Llama-3.1-8B")
+    );
+    assert!(d.health_check, "checked unless disabled");
+    assert_eq!(d.mode.as_deref(), Some("chat"));
+    let e = dep("{health_check_model: anthropic/claude-x}")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("model_list[0].model_info.health_check_model: ")
+            && e.contains("names provider anthropic"),
+        "{e}"
+    );
+    let e = dep("{health_check_model: ' '}").unwrap_err().to_string();
+    assert!(
+        e.starts_with("model_list[0].model_info.health_check_model: must not be empty"),
+        "{e}"
+    );
+    let e = dep("{disable_health_check: true}").unwrap_err().to_string();
+    assert!(
+        e.starts_with("model_list[0].model_info") && e.contains("unknown field"),
+        "{e}"
+    );
+}

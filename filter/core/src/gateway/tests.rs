@@ -212,3 +212,46 @@ fn oversize_content_length_is_refused_before_the_body() {
 
 #[path = "translate_tests.rs"]
 mod translate_tests;
+
+#[test]
+fn health_routes_auth() {
+    let g = gw();
+    for probe in [
+        "/health/liveliness",
+        "/health/liveness",
+        "/health/readiness",
+    ] {
+        let r = reply(g.on_request_headers("GET", probe, &headers(None), test_env!()));
+        assert_eq!(r.status, 200, "{probe}");
+    }
+    let r = reply(g.on_request_headers("GET", "/health/liveliness", &headers(None), test_env!()));
+    assert_eq!(r.body, br#""I'm alive!""#);
+    let r = reply(g.on_request_headers("GET", "/health", &headers(None), test_env!()));
+    assert_eq!(r.status, 401);
+    let r =
+        reply(g.on_request_headers("GET", "/health", &headers(Some("Bearer sk-m")), test_env!()));
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["healthy_count"], 3);
+    // Declared keys: a plain key gets 403 in OpenAI's error shape, an admin key 200.
+    let text = format!(
+        "{CFG}keys:\n  - {{key: sk-plain-key-1, role: internal_user}}\n  - {{key: sk-admin-key-1, role: proxy_admin}}\n"
+    );
+    let g = Gateway::new(Config::load(&text, &|_| Some("x".to_string())).unwrap());
+    let r = reply(g.on_request_headers(
+        "GET",
+        "/health",
+        &headers(Some("Bearer sk-plain-key-1")),
+        test_env!(),
+    ));
+    assert_eq!(r.status, 403);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["error"]["type"], "permission_denied");
+    let r = reply(g.on_request_headers(
+        "GET",
+        "/health",
+        &headers(Some("Bearer sk-admin-key-1")),
+        test_env!(),
+    ));
+    assert_eq!(r.status, 200);
+}
