@@ -424,3 +424,30 @@ def test_stream_timeout_bounds_the_first_byte_not_the_stream(gateway_factory, mo
     assert time.monotonic() - t0 > 1.5
     assert r.headers["x-litellm-model-id"] == "oai-primary"
     assert sse_events(text)[-1] == "[DONE]"
+
+
+def test_failed_health_check_cools_the_deployment_before_any_request(gateway_factory, mocks):
+    for m in mocks:
+        m.clear()
+    m1, m2, m3 = mocks
+    cfg = BASE.format(m1=m1.base_url, m2=m2.base_url, m3=m3.base_url, extra="",
+                      allowed_fails=100, cooldown=30, retries=0)
+    cfg = cfg.replace("general_settings: {master_key: os.environ/MASTER}",
+                      "general_settings: {master_key: os.environ/MASTER, "
+                      "background_health_checks: true, health_check_interval: 1}")
+    m1.set_default(DOWN)
+    gw = gateway_factory(cfg, env=ENV)
+    deadline = time.monotonic() + 10
+    while not m1.requests() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert m1.requests(), "the health check reached the primary"
+    time.sleep(0.3)
+    checks = len(m1.requests())
+    r = chat(gw)
+    assert r.status_code == 200
+    # Routed straight to the fallback: the primary got health checks only.
+    assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
+    assert r.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert all(json.loads(q["body"]).get("max_tokens") == 1 for q in m1.requests()[:checks])
+    ready = httpx.get(gw.url + "/health/readiness", timeout=10)
+    assert ready.status_code == 503 and "gpt-4o" in ready.text
