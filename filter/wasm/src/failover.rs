@@ -298,6 +298,7 @@ impl Http {
             headers.push(("x-litellm-model-group", fo.group.clone()));
         }
         headers.extend(self.report_headers());
+        headers.extend(self.call_headers());
         if let Some(t) = &mut self.ticket {
             if let Some(fo) = &self.failover {
                 t.group = fo.group.clone();

@@ -59,6 +59,12 @@ pub struct Http {
     pub(crate) api: ClientApi,
     /// Fallback groups passed over before routing (theirs all cooling down).
     pub(crate) fallbacks_before: u32,
+    /// Envoy's x-request-id, reported as x-litellm-call-id.
+    pub(crate) call_id: String,
+    /// Nanoseconds spent in this filter's callbacks so far.
+    overhead_ns: u64,
+    /// When the running callback started (0: none running).
+    callback_start: u64,
 }
 
 impl Http {
@@ -79,11 +85,15 @@ impl Http {
             envoy_retries: 0,
             api: ClientApi::Chat,
             fallbacks_before: 0,
+            call_id: String::new(),
+            overhead_ns: 0,
+            callback_start: 0,
         }
     }
 
-    pub(crate) fn reply(&mut self, reply: LocalReply) -> Action {
+    pub(crate) fn reply(&mut self, mut reply: LocalReply) -> Action {
         self.state = State::Replied;
+        reply.headers.extend(self.call_headers());
         host::send_reply(reply.status, &reply.headers, &reply.body);
         Action::Pause
     }
@@ -192,12 +202,65 @@ impl Context for Http {
         body_size: usize,
         _num_trailers: usize,
     ) {
-        self.on_callout(num_headers, body_size);
+        self.timed(|s| s.on_callout(num_headers, body_size));
     }
 }
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.request_headers(end_of_stream))
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.request_body(body_size, end_of_stream))
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.response_headers(end_of_stream))
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.timed(|s| s.response_body(body_size, end_of_stream))
+    }
+
+    fn on_log(&mut self) {
+        // Disconnects, resets and timeouts end here without a body end: the slot and
+        // the reservation are still released.
+        self.note_broken_stream();
+        self.settle();
+    }
+}
+
+impl Http {
+    /// Runs one callback, adding its time to the gateway's own overhead.
+    fn timed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.callback_start = host::now_nanos();
+        let out = f(self);
+        self.overhead_ns += host::now_nanos().saturating_sub(self.callback_start);
+        self.callback_start = 0;
+        out
+    }
+
+    /// Time spent in the gateway so far (the running callback included), in ms.
+    pub(crate) fn overhead_ms(&self) -> String {
+        let running = match self.callback_start {
+            0 => 0,
+            t => host::now_nanos().saturating_sub(t),
+        };
+        format!("{:.3}", (self.overhead_ns + running) as f64 / 1e6)
+    }
+
+    /// Headers every answer carries: the call id and the gateway's overhead.
+    pub(crate) fn call_headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = vec![("x-litellm-overhead-duration-ms", self.overhead_ms())];
+        if !self.call_id.is_empty() {
+            h.push(("x-litellm-call-id", self.call_id.clone()));
+        }
+        h
+    }
+
+    fn request_headers(&mut self, end_of_stream: bool) -> Action {
+        self.call_id = host::request_header("x-request-id").unwrap_or_default();
         let method = host::request_header(":method").unwrap_or_default();
         let path = host::request_header(":path").unwrap_or_default();
         // The access log reads :path when the stream ends; a forwarded request gets
@@ -226,7 +289,7 @@ impl HttpContext for Http {
         }
     }
 
-    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if !matches!(self.state, State::Reading(_)) {
             return Action::Continue;
         }
@@ -256,7 +319,7 @@ impl HttpContext for Http {
         }
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn response_headers(&mut self, end_of_stream: bool) -> Action {
         if !matches!(self.state, State::Forwarded { .. }) {
             return Action::Continue;
         }
@@ -266,7 +329,7 @@ impl HttpContext for Http {
         self.respond_headers(end_of_stream)
     }
 
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if self.failing.is_some() {
             if !end_of_stream {
                 return Action::Pause;
@@ -276,19 +339,11 @@ impl HttpContext for Http {
         self.respond_body(body_size, end_of_stream)
     }
 
-    fn on_log(&mut self) {
-        // Disconnects, resets and timeouts end here without a body end: the slot and
-        // the reservation are still released.
-        self.note_broken_stream();
-        self.settle();
-    }
-}
-
-impl Http {
     /// Adds the gateway's headers and picks the body mode for a routed answer.
     pub(crate) fn respond_headers(&mut self, end_of_stream: bool) -> Action {
         let tap = self.ticket.as_ref().and_then(|t| t.format);
-        let report = self.report_headers();
+        let mut report = self.report_headers();
+        report.extend(self.call_headers());
         let State::Forwarded {
             headers,
             plan,
@@ -344,6 +399,12 @@ impl Http {
             self.outcome.complete = true;
             if let Some((cost, key_spend)) = self.settle() {
                 if held {
+                    // Translation of the whole body is the gateway's time too.
+                    host::set_header(
+                        MapType::HttpResponseHeaders,
+                        "x-litellm-overhead-duration-ms",
+                        Some(&self.overhead_ms()),
+                    );
                     for (name, micros) in [
                         ("x-litellm-response-cost", cost),
                         ("x-litellm-key-spend", key_spend),
