@@ -449,5 +449,8 @@ def test_failed_health_check_cools_the_deployment_before_any_request(gateway_fac
     assert r.headers["x-litellm-model-id"] == "anthropic-fallback"
     assert r.headers["x-litellm-attempted-fallbacks"] == "1"
     assert all(json.loads(q["body"]).get("max_tokens") == 1 for q in m1.requests()[:checks])
+    # Still ready: the group's requests are answered by its fallback.
     ready = httpx.get(gw.url + "/health/readiness", timeout=10)
-    assert ready.status_code == 503 and "gpt-4o" in ready.text
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["model_groups"]["gpt-4o"] == {
+        "usable": 0, "deployments": 1, "served_by_fallback": "claude-sonnet"}

@@ -184,7 +184,7 @@ def test_a_failing_deployment_is_unhealthy_then_recovers(stack):
         ready = r.json()
         assert ready["status"] == "unhealthy"
         assert ready["unready_model_groups"] == ["solo"]
-        assert ready["model_groups"]["solo"] == {"usable": 0, "deployments": 1}
+        assert ready["model_groups"]["solo"] == {"usable": 0, "deployments": 1, "served_by_fallback": None}
         assert ready["model_groups"]["gpt"]["deployments"] == 2
         # A provider that echoes its key: the stored error never carries it.
         flaky.set_default({"status": 401, "body": {"error": {

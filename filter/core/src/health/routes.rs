@@ -56,23 +56,44 @@ pub fn liveliness() -> Value {
 /// open (closed, or half-open and free to probe), else 503. The body lists each
 /// group's usable and total deployments.
 pub fn readiness(cfg: &Config, store: &dyn KeyStore, now_ms: u64) -> (u16, Value) {
+    let usable: std::collections::BTreeMap<&str, (usize, usize)> = cfg
+        .groups
+        .iter()
+        .map(|(name, members)| {
+            let deps: Vec<&Deployment> = members
+                .iter()
+                .filter_map(|&i| cfg.deployments.get(i))
+                .collect();
+            let n = deps
+                .iter()
+                .filter(|d| breaker::status(store, &d.id, now_ms).usable())
+                .count();
+            (name.as_str(), (n, deps.len()))
+        })
+        .collect();
     let mut groups = Map::new();
     let mut unready = Vec::new();
-    for (name, members) in &cfg.groups {
-        let deps: Vec<&Deployment> = members
-            .iter()
-            .filter_map(|&i| cfg.deployments.get(i))
-            .collect();
-        let usable = deps
-            .iter()
-            .filter(|d| breaker::status(store, &d.id, now_ms).usable())
-            .count();
-        if usable == 0 {
-            unready.push(Value::String(name.clone()));
+    for (name, &(n, total)) in &usable {
+        // A group whose own deployments are all cooling down is still served when a
+        // group of its fallback chain can answer: failover hands requests there.
+        let via = (n == 0)
+            .then(|| {
+                crate::failover::fallback_chain(
+                    cfg,
+                    name,
+                    &crate::failover::Overrides::default(),
+                    &|g| cfg.resolve_group(g).map(str::to_string),
+                )
+                .into_iter()
+                .find(|g| usable.get(g.as_str()).is_some_and(|&(u, _)| u > 0))
+            })
+            .flatten();
+        if n == 0 && via.is_none() {
+            unready.push(Value::String((*name).to_string()));
         }
         groups.insert(
-            name.clone(),
-            json!({"usable": usable, "deployments": deps.len()}),
+            (*name).to_string(),
+            json!({"usable": n, "deployments": total, "served_by_fallback": via}),
         );
     }
     let ready = unready.is_empty();

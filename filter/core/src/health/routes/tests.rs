@@ -33,11 +33,11 @@ fn ready_while_every_group_has_a_usable_deployment() {
     assert_eq!(v["status"], "healthy");
     assert_eq!(
         v["model_groups"]["gpt"],
-        json!({"usable": 2, "deployments": 2})
+        json!({"usable": 2, "deployments": 2, "served_by_fallback": null})
     );
     assert_eq!(
         v["model_groups"]["claude"],
-        json!({"usable": 1, "deployments": 1})
+        json!({"usable": 1, "deployments": 1, "served_by_fallback": null})
     );
     assert_eq!(v["unready_model_groups"], json!([]));
     // One of two gpt deployments down: still ready.
@@ -54,6 +54,25 @@ fn ready_while_every_group_has_a_usable_deployment() {
     // Cooldown over: half-open counts as usable (one request may probe it).
     let (status, _) = readiness(&c, &s, 31_000);
     assert_eq!(status, 200);
+}
+
+#[test]
+fn a_group_with_a_usable_fallback_stays_ready() {
+    let text = CFG.replace(
+        "router_settings: {cooldown_time: 30}",
+        "router_settings: {cooldown_time: 30, fallbacks: [{claude: [gpt]}]}",
+    );
+    let c = Config::load(&text, &|n| Some(format!("{n}-secret-value"))).unwrap();
+    let s = MemStore::default();
+    fail(&s, &c, "c", 1_000);
+    let (status, v) = readiness(&c, &s, 2_000);
+    assert_eq!(status, 200, "claude requests are answered by gpt");
+    assert_eq!(v["model_groups"]["claude"]["served_by_fallback"], "gpt");
+    fail(&s, &c, "a", 1_000);
+    fail(&s, &c, "b", 1_000);
+    let (status, v) = readiness(&c, &s, 2_000);
+    assert_eq!(status, 503);
+    assert_eq!(v["unready_model_groups"], json!(["claude", "gpt"]));
 }
 
 #[test]
