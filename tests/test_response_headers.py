@@ -58,13 +58,22 @@ def test_call_ids_are_unique_and_match_the_access_log(stack):
     ids = {post(gw).headers["x-litellm-call-id"] for _ in range(5)}
     assert len(ids) == 5
     deadline = time.time() + 5
-    logged = set()
-    while time.time() < deadline and not ids <= logged:
+    logged = {}
+    while time.time() < deadline and not ids <= logged.keys():
         for line in gw.log().splitlines():
             if line.startswith("{"):
-                logged.add(json.loads(line).get("request_id"))
+                entry = json.loads(line)
+                logged[entry.get("request_id")] = entry
         time.sleep(0.2)
-    assert ids <= logged
+    assert ids <= logged.keys()
+    # One JSON line per request with the spend record a pipeline can rebuild spend from.
+    entry = logged[next(iter(ids))]
+    for field in ("time", "method", "path", "status", "duration_ms", "ttfb_ms",
+                  "upstream_host", "upstream_attempts", "bytes_sent", "response_code_details"):
+        assert field in entry, (field, entry)
+    spend = json.loads(entry["spend"])
+    assert spend["model_id"] == "gpt-dep" and spend["spend"] > 0
+    assert entry["response_code_details"] == "via_upstream"
 
 
 def test_errors_and_streams_carry_the_call_id(stack):

@@ -110,7 +110,8 @@ ERROR_CASES = [
 
 
 def access_lines(log):
-    return [json.loads(line) for line in log.splitlines() if line.startswith('{"duration_ms"')]
+    return [json.loads(line) for line in log.splitlines()
+            if line.startswith("{") and '"response_flags"' in line]
 
 
 def wait_for_access_log(gw, done, timeout=10.0):

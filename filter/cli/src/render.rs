@@ -124,8 +124,17 @@ fn access_log(path: &str) -> Value {
                 "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
                 "status": "%RESPONSE_CODE%",
                 "duration_ms": "%DURATION%",
+                // Time to the upstream's first response byte.
+                "ttfb_ms": "%RESPONSE_DURATION%",
                 "upstream_cluster": "%UPSTREAM_CLUSTER%",
+                "upstream_host": "%UPSTREAM_HOST%",
+                // Envoy's own tries of the routed attempt (its retries of a lone deployment).
+                "upstream_attempts": "%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
                 "response_flags": "%RESPONSE_FLAGS%",
+                "response_code_details": "%RESPONSE_CODE_DETAILS%",
+                "bytes_received": "%BYTES_RECEIVED%",
+                "bytes_sent": "%BYTES_SENT%",
+                "user_agent": "%REQ(USER-AGENT)%",
                 "spend": "%FILTER_STATE(wasm.tollgate_spend:PLAIN)%",
             }},
         },
