@@ -106,3 +106,35 @@ while time.monotonic() < deadline:
 sys.exit("envoy not ready in time")
 PY
 }
+
+# Prints the headless browser tests/test_ui.py drives: $TOLLGATE_CHROMIUM, else
+# the first chromium on PATH; empty when there is none.
+chromium_path() {
+    local c
+    for c in "${TOLLGATE_CHROMIUM:-}" chromium chromium-browser google-chrome; do
+        [[ -n "$c" ]] && command -v "$c" 2>/dev/null && return 0
+    done
+    return 0
+}
+
+# Debian's chromium for the dashboard test, installed only when no browser is
+# found (apt-get update once, then the package; sudo when not root).
+ensure_chromium() {
+    [[ -n "$(chromium_path)" ]] && return 0
+    command -v apt-get >/dev/null ||
+        die "no chromium found and no apt-get to install it: install chromium or set TOLLGATE_CHROMIUM"
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "installing chromium needs root (or sudo)"
+        sudo=(sudo)
+    fi
+    say "installing chromium (apt-get)"
+    local out
+    # apt's output is shown only when it fails.
+    if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive sh -c \
+        'apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium' 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "apt-get could not install chromium"
+    fi
+    [[ -n "$(chromium_path)" ]] || die "chromium installed but not found on PATH"
+}

@@ -29,6 +29,8 @@ step() {
 
 step "rust toolchain" ensure_rust
 step "python venv" ensure_venv
+# tests/test_ui.py drives the dashboard in headless Chromium (and fails without it).
+step "chromium" ensure_chromium
 ENVOY="$(envoy_path)"
 [[ -x "$ENVOY" ]] || die "Envoy binary not found at '$ENVOY'"
 

@@ -25,7 +25,7 @@ pub const CLUSTER_HEADER: &str = "x-tollgate-cluster";
 pub struct LocalReply {
     /// HTTP status.
     pub status: u16,
-    /// Headers besides content-type.
+    /// Headers; content-type is application/json unless one is given here.
     pub headers: Vec<(&'static str, String)>,
     /// JSON body.
     pub body: Vec<u8>,
@@ -208,6 +208,7 @@ impl Gateway {
                     Err(e) => e.into(),
                 })
             }
+            Endpoint::Ui => HeadersOutcome::Reply(crate::ui::reply()),
             Endpoint::Models => {
                 let cfg = &self.config;
                 let body = match &principal {

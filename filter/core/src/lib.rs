@@ -21,6 +21,7 @@ pub mod routes;
 pub mod routing;
 pub mod spend;
 pub mod translate;
+pub mod ui;
 pub mod upstream;
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub enum Endpoint {
     Models,
     /// A health route (see [`HealthRoute`]).
     Health(HealthRoute),
+    /// `/ui`: the spend dashboard page (the data it loads needs an admin key).
+    Ui,
 }
 
 /// Which health route was called.
@@ -71,7 +73,7 @@ impl Endpoint {
     pub fn needs_auth(&self) -> bool {
         !matches!(
             self,
-            Endpoint::Health(HealthRoute::Liveness | HealthRoute::Readiness)
+            Endpoint::Health(HealthRoute::Liveness | HealthRoute::Readiness) | Endpoint::Ui
         )
     }
 
@@ -126,6 +128,7 @@ pub fn classify(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             (Endpoint::Health(HealthRoute::Liveness), "GET")
         }
         "/health/readiness" => (Endpoint::Health(HealthRoute::Readiness), "GET"),
+        "/ui" => (Endpoint::Ui, "GET"),
         other => match gemini_route(other) {
             Some(e) => (e, "POST"),
             None => match passthrough(trimmed) {

@@ -92,9 +92,16 @@ pub fn clear_route_cache() {
     let _ = hostcalls::call_foreign_function("clear_route_cache", None);
 }
 
-/// Sends a local reply; the request goes no further.
+/// Sends a local reply; the request goes no further. Its content-type is
+/// application/json unless `headers` names one.
 pub fn send_reply(status: u16, headers: &[(&str, String)], body: &[u8]) {
-    let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 1);
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        all.push(("content-type", "application/json"));
+    }
     all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
     if let Err(s) = hostcalls::send_http_response(u32::from(status), all, Some(body)) {
         log::error!("send_http_response failed: {s:?}");

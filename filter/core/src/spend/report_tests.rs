@@ -221,11 +221,17 @@ fn summarized_logs_are_per_day_totals() {
         days[0]["api_keys"],
         json!({hash_key("sk-alice-key"): 0.333334})
     );
+    assert_eq!(days[0]["departments"], json!({"eng": 0.333334}));
+    assert_eq!(
+        days[4]["departments"],
+        json!({"42": 0.000007, "eng": 123.456789})
+    );
+    assert_eq!(days[1]["departments"], json!({"unassigned": 1.000001}));
     assert_eq!(
         days[2],
         json!({"startTime": "2025-01-03", "spend": 0.0, "spend_micros": 0, "requests": 0,
                "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
-               "models": {}, "users": {}, "api_keys": {}})
+               "models": {}, "users": {}, "api_keys": {}, "departments": {}})
     );
     // summarize=true without dates: from the first record to today (2025-01-10).
     let v = env.get("/spend/logs", "summarize=true");

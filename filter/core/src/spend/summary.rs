@@ -159,6 +159,7 @@ struct Day {
     models: BTreeMap<String, u64>,
     users: BTreeMap<String, u64>,
     api_keys: BTreeMap<String, u64>,
+    departments: BTreeMap<String, u64>,
 }
 
 impl Day {
@@ -175,12 +176,13 @@ impl Day {
         o.insert("models".into(), usd_map(&self.models));
         o.insert("users".into(), usd_map(&self.users));
         o.insert("api_keys".into(), usd_map(&self.api_keys));
+        o.insert("departments".into(), usd_map(&self.departments));
         Value::Object(o)
     }
 }
 
 /// LiteLLM's summarized /spend/logs: one entry per UTC day, oldest first, with
-/// spend per model, user and key. Days from `start` (else the first record) to
+/// spend per model, user, key and department (`metadata.department`). Days from `start` (else the first record) to
 /// `end` (else the later of `today` and the last record) are all listed, with
 /// zeros, when that span is at most [`MAX_FILL_DAYS`]; otherwise only days with spend.
 pub fn by_day(records: &[SpendRecord], start: Option<u64>, end: Option<u64>, today: u64) -> Value {
@@ -195,6 +197,7 @@ pub fn by_day(records: &[SpendRecord], start: Option<u64>, end: Option<u64>, tod
         bump(&mut d.models, model_name(r));
         bump(&mut d.users, r.user_id.as_deref().unwrap_or(UNASSIGNED));
         bump(&mut d.api_keys, &GroupBy::ApiKey.key(r));
+        bump(&mut d.departments, &GroupBy::Department.key(r));
     }
     let first = start.or_else(|| days.keys().next().copied());
     let last = end.unwrap_or_else(|| days.keys().last().map_or(today, |l| today.max(*l)));
