@@ -31,6 +31,12 @@ fn report_groups_sum_exactly_to_the_records() {
         assert_eq!(v["total_requests"], 6);
         let requests: u64 = groups.iter().map(|g| g["requests"].as_u64().unwrap()).sum();
         assert_eq!(requests, 6);
+        let tokens: u64 = groups
+            .iter()
+            .map(|g| g["total_tokens"].as_u64().unwrap())
+            .sum();
+        assert_eq!(v["total_tokens"], tokens, "{by}: the documented name");
+        assert!(v.get("total_total_tokens").is_none());
         for g in groups {
             assert_eq!(g["spend"], usd(g["spend_micros"].as_u64().unwrap()));
         }

@@ -109,8 +109,13 @@ impl Totals {
     }
 
     fn fields(&self, prefix: &str, out: &mut Map<String, Value>) {
+        // "total_" + "total_tokens" would read total_total_tokens.
         let mut put = |k: &str, v: Value| {
-            out.insert(format!("{prefix}{k}"), v);
+            let name = match k.strip_prefix(prefix) {
+                Some(_) if !prefix.is_empty() => k.to_string(),
+                _ => format!("{prefix}{k}"),
+            };
+            out.insert(name, v);
         };
         put("spend", usd(self.micros).into());
         put("spend_micros", self.micros.into());
