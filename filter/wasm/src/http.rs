@@ -59,6 +59,8 @@ pub struct Http {
     pub(crate) api: ClientApi,
     /// Fallback groups passed over before routing (theirs all cooling down).
     pub(crate) fallbacks_before: u32,
+    /// Unix ms the request was forwarded (the duration metric's start).
+    pub(crate) started_ms: u64,
 }
 
 impl Http {
@@ -79,6 +81,7 @@ impl Http {
             envoy_retries: 0,
             api: ClientApi::Chat,
             fallbacks_before: 0,
+            started_ms: 0,
         }
     }
 
@@ -105,7 +108,12 @@ impl Http {
             now_ms: host::now_nanos() / 1_000_000,
         };
         match self.gateway.on_request_body(&pending, &body, &mut env) {
-            BodyOutcome::Reply(r) => self.reply(r),
+            BodyOutcome::Reply(r) => {
+                if let Some(limit) = r.limit {
+                    crate::metrics::rejected(&self.gateway, pending.key(), limit);
+                }
+                self.reply(r)
+            }
             BodyOutcome::Forward(f) => self.forward(*f, size),
         }
     }
@@ -114,6 +122,9 @@ impl Http {
     pub(crate) fn settle(&mut self) -> Option<(u64, u64)> {
         let ticket = self.ticket.take()?;
         let now_ms = host::now_nanos() / 1_000_000;
+        let ttft_ms = ticket
+            .first_byte_ms
+            .map(|t| t.saturating_sub(ticket.start_ms));
         let status = match self.outcome.status {
             0 => 499,
             s if !self.outcome.complete => s.max(499),
@@ -127,6 +138,7 @@ impl Http {
             &SharedData,
             now_ms,
         );
+        crate::metrics::settled(self, &record, ttft_ms);
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
         }
@@ -141,6 +153,7 @@ impl Http {
         self.ticket = f.ticket.clone();
         if let Some(t) = &mut self.ticket {
             t.start_ms = host::now_nanos() / 1_000_000;
+            self.started_ms = t.start_ms;
         }
         if let Some(body) = &f.body {
             if !host::replace_buffer(BufferType::HttpRequestBody, size, body) {
@@ -281,6 +294,7 @@ impl HttpContext for Http {
         // the reservation are still released.
         self.note_broken_stream();
         self.settle();
+        crate::metrics::finished(self);
     }
 }
 
