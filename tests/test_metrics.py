@@ -316,6 +316,7 @@ def promql_parts(expr: str) -> tuple[set[str], set[str]]:
     expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)       # string literals
     expr = re.sub(r"\[[^\]]*\]", "", expr)                 # range selectors
     expr = re.sub(r"\$\w+", "", expr)                      # Grafana variables
+    expr = re.sub(r"(?<![\w:])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", "", expr)  # numbers
     labels: set[str] = set()
     for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr):
         labels |= {x.strip() for x in group.split(",") if x.strip()}
