@@ -237,6 +237,20 @@ def test_prometheus_scrapes_the_gateway_admin_port():
     assert targets == {f"{GATEWAY_NAME}:{ADMIN_PORT}"}
 
 
+def test_grafana_provisions_the_dashboard_over_prometheus():
+    (graf,) = [s for s in SERVICES.values() if str(s.get("image", "")).startswith("grafana/grafana:")]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in graf["volumes"]}
+    prov = ROOT / mounts["/etc/grafana/provisioning"]
+    boards = yaml.safe_load((prov / "dashboards" / "tollgate.yml").read_text())
+    path = boards["providers"][0]["options"]["path"]
+    board = mounts[f"{path}/tollgate.json"]
+    assert json.loads((ROOT / board).read_text())["uid"] == "tollgate-gateway"
+    sources = yaml.safe_load((prov / "datasources" / "prometheus.yml").read_text())
+    (ds,) = sources["datasources"]
+    (prom,) = [n for n, s in SERVICES.items() if str(s.get("image", "")).startswith("prom/prometheus:")]
+    assert ds["type"] == "prometheus" and ds["url"] == f"http://{prom}:9090"
+
+
 def test_compose_bootstrap_passes_envoy_validate(tmp_path):
     wasm = harness.require(harness.WASM, "filter wasm")
     render_compose_bootstrap(tmp_path, **{"--wasm": str(wasm)})

@@ -106,7 +106,26 @@ fn bootstrap(cfg: &Config, opts: &Options, embedded: &str, env_keys: &BTreeSet<&
             }],
             "clusters": cfg.upstreams().into_iter().map(cluster).collect::<Vec<_>>(),
         },
+        "stats_config": stats_config(),
     })
+}
+
+/// Tag extraction for the filter's metrics: each `label=value;` part of a
+/// tollgate stat name becomes a Prometheus label (see tollgate_core::metrics).
+/// Envoy's default tag extractors stay on.
+pub fn stats_config() -> Value {
+    json!({
+        "stats_tags": stats_tags(),
+        "use_all_default_tags": true,
+    })
+}
+
+/// The `stats_tags` entries alone (Istio's proxy config takes the same list).
+pub fn stats_tags() -> Value {
+    tollgate_core::metrics::stats_tags()
+        .into_iter()
+        .map(|(name, regex)| json!({"tag_name": name, "regex": regex}))
+        .collect()
 }
 
 /// One JSON line per request; `spend` is the filter's spend record (filter state

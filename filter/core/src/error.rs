@@ -30,6 +30,9 @@ pub struct ApiError {
     pub fault: Fault,
     /// Extra response headers (`allow`, later `retry-after`).
     pub headers: Vec<(&'static str, String)>,
+    /// The key limit that refused the request (`rpm`, `tpm`, `parallel`,
+    /// `model_rpm`, `model_tpm`, `budget`), for the rejections metric.
+    pub limit: Option<&'static str>,
 }
 
 impl ApiError {
@@ -42,6 +45,7 @@ impl ApiError {
             code: None,
             fault: Fault::Client,
             headers: Vec::new(),
+            limit: None,
         }
     }
 
@@ -142,6 +146,12 @@ impl ApiError {
     /// Sets the `param` field.
     pub fn with_param(mut self, param: &'static str) -> Self {
         self.param = Some(param);
+        self
+    }
+
+    /// Marks the error as a refusal by a key limit (see [`ApiError::limit`]).
+    pub fn with_limit(mut self, limit: &'static str) -> Self {
+        self.limit = Some(limit);
         self
     }
 

@@ -29,6 +29,8 @@ pub struct LocalReply {
     pub headers: Vec<(&'static str, String)>,
     /// JSON body.
     pub body: Vec<u8>,
+    /// The key limit that refused the request ([`ApiError::limit`]).
+    pub limit: Option<&'static str>,
 }
 
 impl From<ApiError> for LocalReply {
@@ -37,6 +39,7 @@ impl From<ApiError> for LocalReply {
             status: e.status,
             body: e.openai_body(),
             headers: e.headers,
+            limit: e.limit,
         }
     }
 }
@@ -50,6 +53,7 @@ impl LocalReply {
             status: e.status,
             body,
             headers: e.headers,
+            limit: e.limit,
         }
     }
 }
@@ -77,6 +81,14 @@ impl Pending {
     /// The client API, for replies in its error format.
     pub fn api(&self) -> ClientApi {
         self.endpoint.api()
+    }
+
+    /// The caller's virtual key, if one was used.
+    pub fn key(&self) -> Option<&crate::keys::KeyRecord> {
+        match &self.principal {
+            Principal::Key(k) => Some(k),
+            _ => None,
+        }
     }
 }
 
@@ -526,6 +538,7 @@ fn json_reply(status: u16, body: Vec<u8>) -> LocalReply {
         status,
         headers: Vec::new(),
         body,
+        limit: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod health;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod provider;
 pub mod providers;

@@ -54,8 +54,10 @@ impl Http {
             match failover::classify(status, details.as_deref(), retry_after.as_deref(), b"") {
                 Some(f) => {
                     let store = &crate::store::SharedData;
-                    self.gateway
+                    let opened = self
+                        .gateway
                         .record_failure(&self.deployment, &f, now_ms(), store);
+                    crate::metrics::failed(&self.gateway, &self.deployment, f.kind, opened);
                 }
                 None => self.gateway.record_success(
                     &self.deployment,
@@ -105,12 +107,13 @@ impl Http {
             message: "retried by Envoy".into(),
         };
         for _ in 0..extra {
-            self.gateway.record_failure(
+            let opened = self.gateway.record_failure(
                 &self.deployment,
                 &failure,
                 now_ms(),
                 &crate::store::SharedData,
             );
+            crate::metrics::failed(&self.gateway, &self.deployment, failure.kind, opened);
         }
     }
 
@@ -126,6 +129,9 @@ impl Http {
             held.retry_after.as_deref(),
             &body,
         );
+        if let Some(f) = &failure {
+            crate::metrics::failed(&self.gateway, &self.deployment, f.kind, false);
+        }
         let next = match (failure, self.failover.as_mut()) {
             (Some(f), Some(fo)) => {
                 let mut random = crate::store::fill_random;
@@ -193,6 +199,7 @@ impl Http {
         let Some(fo) = self.failover.as_mut() else {
             return Next::GiveUp;
         };
+        crate::metrics::failed(&self.gateway, &fo.deployment, f.kind, false);
         let mut random = crate::store::fill_random;
         let env = Env {
             store: &crate::store::SharedData,
@@ -365,8 +372,10 @@ impl Http {
             .failover
             .as_ref()
             .map_or(self.deployment.clone(), |fo| fo.deployment.clone());
-        self.gateway
+        let opened = self
+            .gateway
             .record_failure(&dep, &f, now_ms(), &crate::store::SharedData);
+        crate::metrics::failed(&self.gateway, &dep, f.kind, opened);
     }
 }
 

@@ -145,6 +145,7 @@ impl Checker {
         }
         if r.effect == state::Effect::Opened {
             log::info!("deployment {} cooling down after a failed check", dep.id);
+            crate::metrics::cooldown_entered(&self.gateway, &dep.id);
         }
     }
 }

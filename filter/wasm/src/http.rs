@@ -65,6 +65,8 @@ pub struct Http {
     overhead_ns: u64,
     /// When the running callback started (0: none running).
     callback_start: u64,
+    /// Unix ms the request was forwarded (the duration metric's start).
+    pub(crate) started_ms: u64,
 }
 
 impl Http {
@@ -88,6 +90,7 @@ impl Http {
             call_id: String::new(),
             overhead_ns: 0,
             callback_start: 0,
+            started_ms: 0,
         }
     }
 
@@ -115,7 +118,12 @@ impl Http {
             now_ms: host::now_nanos() / 1_000_000,
         };
         match self.gateway.on_request_body(&pending, &body, &mut env) {
-            BodyOutcome::Reply(r) => self.reply(r),
+            BodyOutcome::Reply(r) => {
+                if let Some(limit) = r.limit {
+                    crate::metrics::rejected(&self.gateway, pending.key(), limit);
+                }
+                self.reply(r)
+            }
             BodyOutcome::Forward(f) => self.forward(*f, size),
         }
     }
@@ -124,6 +132,9 @@ impl Http {
     pub(crate) fn settle(&mut self) -> Option<(u64, u64)> {
         let ticket = self.ticket.take()?;
         let now_ms = host::now_nanos() / 1_000_000;
+        let ttft_ms = ticket
+            .first_byte_ms
+            .map(|t| t.saturating_sub(ticket.start_ms));
         let status = match self.outcome.status {
             0 => 499,
             s if !self.outcome.complete => s.max(499),
@@ -137,6 +148,7 @@ impl Http {
             &SharedData,
             now_ms,
         );
+        crate::metrics::settled(self, &record, ttft_ms);
         if let Ok(json) = serde_json::to_vec(&record) {
             let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
         }
@@ -151,6 +163,7 @@ impl Http {
         self.ticket = f.ticket.clone();
         if let Some(t) = &mut self.ticket {
             t.start_ms = host::now_nanos() / 1_000_000;
+            self.started_ms = t.start_ms;
         }
         if let Some(body) = &f.body {
             if !host::replace_buffer(BufferType::HttpRequestBody, size, body) {
@@ -228,6 +241,7 @@ impl HttpContext for Http {
         // the reservation are still released.
         self.note_broken_stream();
         self.settle();
+        crate::metrics::finished(self);
     }
 }
 

@@ -5,6 +5,7 @@ mod failover;
 mod health;
 mod host;
 mod http;
+mod metrics;
 mod response;
 mod store;
 
@@ -18,6 +19,9 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
+
+/// How often the cooldown gauge is refreshed when no health checks tick.
+const COOLDOWN_GAUGE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One per worker VM: holds the parsed config shared by its HTTP contexts, and
 /// runs the background health checks when this worker wins their lease.
@@ -75,6 +79,8 @@ impl RootContext for Root {
                     } else {
                         log::error!("could not start the tick; background health checks are off");
                     }
+                } else if proxy_wasm::hostcalls::set_tick_period(COOLDOWN_GAUGE_TICK).is_err() {
+                    log::warn!("could not start the tick; the cooldown gauge will not update");
                 }
                 self.gateway = Some(gateway);
                 self.seed = host::now_nanos();
@@ -100,6 +106,9 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         if let Some(c) = &mut self.checker {
             c.on_tick();
+        }
+        if let Some(g) = &self.gateway {
+            metrics::refresh_cooldowns(g);
         }
     }
 

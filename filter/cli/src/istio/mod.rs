@@ -140,6 +140,7 @@ pub fn render(
             docs.push(destination_rule(o, host, &group));
         }
     }
+    docs.push(stats_bootstrap(o));
     let mut warnings = Vec::new();
     if o.plugin == IstioPlugin::WasmPlugin {
         warnings.push(plugin::WASMPLUGIN_WARNING.to_string());
@@ -157,6 +158,29 @@ pub fn render(
         secret_template: template,
         config: rendered.config,
         warnings,
+    })
+}
+
+/// The pod annotation that merges a ConfigMap's `custom_bootstrap.json` into the
+/// bootstrap istio-agent writes for the proxy.
+pub const BOOTSTRAP_OVERRIDE_ANNOTATION: &str = "sidecar.istio.io/bootstrapOverride";
+
+/// Name of the ConfigMap with the metrics' tag extraction.
+pub fn stats_bootstrap_name(o: &Options) -> String {
+    manifest::dns_name(&[&o.name, "stats-tags"])
+}
+
+/// The bootstrap fragment that turns the filter's metric names into labels
+/// (`stats_config.stats_tags`, appended to Istio's own); EnvoyFilter cannot
+/// reach stats_config, so the gateway pods load it with
+/// [`BOOTSTRAP_OVERRIDE_ANNOTATION`].
+fn stats_bootstrap(o: &Options) -> Value {
+    let fragment = json!({"stats_config": {"stats_tags": render::stats_tags()}});
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": manifest::metadata(&stats_bootstrap_name(o), &o.namespace, &o.name),
+        "data": {"custom_bootstrap.json": fragment.to_string()},
     })
 }
 

@@ -228,6 +228,11 @@ pub fn header(o: &Options, env: &EnvPlan) -> Vec<String> {
     if o.plugin == IstioPlugin::WasmPlugin {
         h.push(format!("WARNING: {WASMPLUGIN_WARNING}."));
     }
+    h.push(format!(
+        "Metric labels: annotate the gateway pods with {}: {} (docs/metrics.md).",
+        super::BOOTSTRAP_OVERRIDE_ANNOTATION,
+        super::stats_bootstrap_name(o)
+    ));
     if !env.secret.is_empty() {
         h.push(format!(
             "The gateway pods need {} in their environment, from Secret {:?}:",

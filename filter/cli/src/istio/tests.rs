@@ -286,3 +286,20 @@ fn no_secret_values_and_deterministic() {
             .contains("set env deployment/GATEWAY --from=secret/tollgate-secrets"));
     }
 }
+
+#[test]
+fn metric_labels_come_from_a_bootstrap_override_config_map() {
+    let (d, out) = rendered(IstioPlugin::EnvoyFilter);
+    let cm = find(&d, "ConfigMap", "tollgate-stats-tags");
+    assert_eq!(cm["metadata"]["namespace"], "istio-system");
+    let fragment: Value =
+        serde_json::from_str(cm["data"]["custom_bootstrap.json"].as_str().unwrap()).unwrap();
+    let tags = fragment["stats_config"]["stats_tags"].as_array().unwrap();
+    assert_eq!(tags.len(), tollgate_core::metrics::label_names().len());
+    assert!(tags.iter().any(
+        |t| t["tag_name"] == "model_group" && t["regex"] == "(?:^|[.;])(model_group=([^;]*);)"
+    ));
+    assert!(out
+        .yaml
+        .contains("sidecar.istio.io/bootstrapOverride: tollgate-stats-tags"));
+}

@@ -446,3 +446,24 @@ fn request_receive_timeout_bounds_the_request() {
     let b = render(text, &opts(), &|_| None).unwrap().bootstrap;
     assert_eq!(hcm(&b)["request_timeout"], "2.500s");
 }
+
+#[test]
+fn metric_labels_are_extracted_by_stats_tags() {
+    let b = rendered(&full_env);
+    let sc = &b["stats_config"];
+    assert_eq!(sc["use_all_default_tags"], true);
+    let tags = sc["stats_tags"].as_array().unwrap();
+    let names: Vec<&str> = tags.iter().filter_map(|t| t["tag_name"].as_str()).collect();
+    for label in [
+        "model_group",
+        "deployment",
+        "provider",
+        "status_class",
+        "key",
+    ] {
+        assert!(names.contains(&label), "{label} missing from {names:?}");
+    }
+    assert!(tags
+        .iter()
+        .all(|t| t["regex"].as_str().unwrap().starts_with("(?:^|[.;])(")));
+}

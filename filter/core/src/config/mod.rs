@@ -169,6 +169,8 @@ pub struct Config {
     pub request_receive_timeout_ms: u64,
     /// Background health checks.
     pub health: crate::health::Settings,
+    /// Metric labels (the `key` label and its cap).
+    pub metrics: crate::metrics::Settings,
 }
 
 impl Config {
@@ -221,6 +223,26 @@ pub fn parse_document(text: &str) -> Result<serde_yaml::Value, ConfigError> {
         serde_yaml::Value::Null => Ok(serde_yaml::Value::Mapping(Default::default())),
         _ => Err(ConfigError::at("", "top level must be a mapping")),
     }
+}
+
+/// `general_settings.metrics_key_label` and `metrics_key_label_limit`.
+fn metrics_settings(gs: &raw::GeneralSettings) -> Result<crate::metrics::Settings, ConfigError> {
+    let mut s = crate::metrics::Settings::default();
+    if let Some(label) = &gs.metrics_key_label {
+        s.key_label = crate::metrics::KeyLabel::parse(label)
+            .map_err(|m| ConfigError::at("general_settings.metrics_key_label", m))?;
+    }
+    match gs.metrics_key_label_limit {
+        Some(n) if (1..=10_000).contains(&n) => s.key_limit = n,
+        Some(n) => {
+            return Err(ConfigError::at(
+                "general_settings.metrics_key_label_limit",
+                format!("{n} is out of range (1..=10000)"),
+            ))
+        }
+        None => {}
+    }
+    Ok(s)
 }
 
 fn build(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -280,6 +302,7 @@ fn build(raw: RawConfig) -> Result<Config, ConfigError> {
             None => DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
         },
         health: health::settings(&raw.general_settings)?,
+        metrics: metrics_settings(&raw.general_settings)?,
         ..Config::default()
     };
     if matches!(cfg.master_key.as_deref(), Some("")) {

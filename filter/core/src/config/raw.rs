@@ -288,4 +288,9 @@ pub struct GeneralSettings {
     pub health_check_interval: Option<f64>,
     /// Seconds a background check may take before it counts as failed.
     pub health_check_timeout: Option<f64>,
+    /// What names a key in the metrics' `key` label: key_alias (default),
+    /// team_id, user_id, metadata.<field> or none.
+    pub metrics_key_label: Option<String>,
+    /// Most distinct `key` label values; later ones count as `other`.
+    pub metrics_key_label_limit: Option<usize>,
 }

@@ -334,3 +334,25 @@ fn per_deployment_health_check_fields() {
         "{e}"
     );
 }
+
+#[test]
+fn metrics_key_label_settings() {
+    let c = load(GOOD).unwrap();
+    assert_eq!(c.metrics, crate::metrics::Settings::default());
+    let with = |gs: &str| {
+        load(&format!(
+            "model_list: [{{model_name: m, litellm_params: {{model: openai/m}}}}]\ngeneral_settings: {{{gs}}}\n"
+        ))
+    };
+    let c = with("metrics_key_label: metadata.department, metrics_key_label_limit: 5").unwrap();
+    assert_eq!(
+        c.metrics.key_label,
+        crate::metrics::KeyLabel::Metadata("department".into())
+    );
+    assert_eq!(c.metrics.key_limit, 5);
+    let e = with("metrics_key_label: token").unwrap_err();
+    assert_eq!(e.path, "general_settings.metrics_key_label");
+    assert!(e.message.contains("key_alias"), "{}", e.message);
+    let e = with("metrics_key_label_limit: 0").unwrap_err();
+    assert_eq!(e.path, "general_settings.metrics_key_label_limit");
+}

@@ -32,6 +32,9 @@ pub struct Failover {
     pub group: String,
     /// The current attempt holds its deployment's half-open probe.
     pub probe: bool,
+    /// Deployments whose breaker a failure of this request opened (the shim
+    /// drains it into the cooldowns metric).
+    pub opened: Vec<String>,
     /// Client headers a provider reads (API version, beta flags), for callouts:
     /// the routed request carries them, a callout is built from scratch.
     client_headers: Vec<(String, String)>,
@@ -207,7 +210,9 @@ impl Gateway {
     /// After `failure` of the current attempt: records it and says what to try next.
     pub fn next_attempt(&self, fo: &mut Failover, failure: &Failure, env: &Env<'_>) -> Next {
         let current = fo.deployment.clone();
-        self.record_failure(&current, failure, env.now_ms, env.store);
+        if self.record_failure(&current, failure, env.now_ms, env.store) {
+            fo.opened.push(current.clone());
+        }
         if !fo.tried.contains(&current) {
             fo.tried.push(current);
         }
@@ -344,6 +349,7 @@ impl Failover {
             deployment,
             group,
             probe,
+            opened: Vec::new(),
         }
     }
 

@@ -236,4 +236,5 @@ fn exceeded(committed: u64, worst: u64, max: u64) -> ApiError {
     ApiError::bad_request(message)
         .with_kind("budget_exceeded")
         .with_code("400")
+        .with_limit("budget")
 }

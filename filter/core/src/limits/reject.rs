@@ -78,6 +78,19 @@ pub enum Limit<'a> {
     ModelTpm(&'a str, u64, u64, u64),
 }
 
+impl Limit<'_> {
+    /// The limit's name in the rejections metric.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Limit::Parallel(_) => "parallel",
+            Limit::Rpm(_) => "rpm",
+            Limit::Tpm(..) => "tpm",
+            Limit::ModelRpm(..) => "model_rpm",
+            Limit::ModelTpm(..) => "model_tpm",
+        }
+    }
+}
+
 /// The 429 for `limit`, with retry-after and the x-ratelimit headers.
 pub fn rate_limited(
     key: &KeyRecord,
@@ -118,7 +131,7 @@ pub fn rate_limited(
     if !matches!(limit, Limit::Parallel(_)) {
         message.push_str(&format!("; resets in {reset}s"));
     }
-    let mut e = ApiError::rate_limited(kind, message);
+    let mut e = ApiError::rate_limited(kind, message).with_limit(limit.name());
     e.headers.push(("retry-after", retry.to_string()));
     e.headers.extend(headers);
     e

@@ -26,6 +26,7 @@ pub fn reply() -> LocalReply {
             ("referrer-policy", "no-referrer".to_string()),
         ],
         body: PAGE.as_bytes().to_vec(),
+        limit: None,
     }
 }
 

@@ -69,6 +69,7 @@ fn upstream_error(message: impl Into<String>) -> ApiError {
         code: None,
         fault: Fault::Upstream,
         headers: Vec::new(),
+        limit: None,
     }
 }
 

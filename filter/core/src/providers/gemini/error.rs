@@ -61,6 +61,7 @@ pub(crate) fn api_error_from_gemini(err: &Value, http: u16) -> ApiError {
             Fault::Client
         },
         headers: Vec::new(),
+        limit: None,
     }
 }
 
