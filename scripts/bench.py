@@ -781,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream-requests", type=int, default=40, help="0 skips streams")
     ap.add_argument("--litellm", help="Python of a venv with litellm[proxy]; omitted: no LiteLLM cells")
     ap.add_argument("--envoy", required=True)
+    ap.add_argument("--wasm", help="filter module to load (default: the release build)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     ap.add_argument("--out-md", help="append the markdown report here")
     ap.add_argument("--out-json", help="write the machine-readable run here")
@@ -788,6 +789,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.duration <= 0 or args.duration > 120 or args.reps < 1 or args.reps > 20:
         ap.error("--duration must be in (0, 120] and --reps in [1, 20]")
+    global WASM
+    if args.wasm:
+        WASM = Path(args.wasm)
     concs = [int(c) for c in args.concurrency.split()]
     if not concs or any(c < 1 or c > 8 for c in concs):
         ap.error("--concurrency takes worker counts from 1 to 8")

@@ -133,5 +133,7 @@ fn main() {
     if std::env::var_os("BENCH_TRACE").is_some() {
         eprintln!("--- one virtual-key request:");
         one(&g, &store, &vkey, 1_800_000_100);
+        eprintln!("--- one master-key request:");
+        one(&g, &store, "sk-master", 1_800_000_100);
     }
 }

@@ -40,11 +40,13 @@ impl Http {
     /// outcome for the breaker, and holds a failure that failover may replace.
     /// Returns the action when the answer is held.
     pub(crate) fn check_routed(&mut self, end_of_stream: bool) -> Option<Action> {
-        let status = host::header(MapType::HttpResponseHeaders, ":status")
+        let status = self
+            .response
+            .get(":status")
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(502);
-        let details = host::property(&["response", "code_details"]);
-        let retry_after = host::header(MapType::HttpResponseHeaders, "retry-after");
+        let details = self.code_details.clone();
+        let retry_after = self.response.get("retry-after");
         self.count_envoy_retries(status);
         let held = self
             .failover
@@ -82,9 +84,10 @@ impl Http {
     /// Envoy's router retried a lone deployment `n - 1` times: each retried
     /// attempt failed, and counts as a retry.
     fn count_envoy_retries(&mut self, status: u16) {
-        let attempts = host::header(MapType::HttpResponseHeaders, "x-envoy-attempt-count")
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(1);
+        let Some(count) = self.response.get("x-envoy-attempt-count") else {
+            return;
+        };
+        let attempts = count.parse::<u32>().ok().unwrap_or(1);
         // Not for the client: it describes Envoy, and x-litellm-attempted-retries says it.
         host::set_header(MapType::HttpResponseHeaders, "x-envoy-attempt-count", None);
         let extra = attempts.saturating_sub(1);

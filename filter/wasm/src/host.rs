@@ -24,11 +24,6 @@ pub fn now_secs() -> u64 {
     now_nanos() / 1_000_000_000
 }
 
-/// A request header value.
-pub fn request_header(name: &str) -> Option<String> {
-    header(MapType::HttpRequestHeaders, name)
-}
-
 /// A header value from the given map; bytes that are not UTF-8 become U+FFFD.
 ///
 /// Header values may carry any byte from 0x80 up (obs-text). The SDK's string
@@ -45,6 +40,88 @@ pub fn header(map: MapType, name: &str) -> Option<String> {
             Ok(text) => text,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         })
+}
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    // Declared here as the SDK declares it: its wrapper panics on a status it does
+    // not expect and on a header name that is not UTF-8, either of which would kill
+    // the worker's VM.
+    fn proxy_get_header_map_pairs(
+        map_type: MapType,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> proxy_wasm::types::Status;
+}
+
+/// One header map read with a single host call: every host call that returns data
+/// re-enters the VM to allocate, so a handful of single-header reads costs several
+/// times one read of the whole map.
+#[derive(Debug, Default, Clone)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// The map's headers now (empty if the host refuses).
+    pub fn read(map: MapType) -> Headers {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: the host writes a buffer it allocated through this module's
+        // allocator (proxy_on_memory_allocate) and its size; ownership passes to us.
+        let bytes = unsafe {
+            match proxy_get_header_map_pairs(map, &mut data, &mut size) {
+                proxy_wasm::types::Status::Ok if !data.is_null() => {
+                    Vec::from_raw_parts(data, size, size)
+                }
+                _ => return Headers::default(),
+            }
+        };
+        Headers(parse_pairs(&bytes).unwrap_or_default())
+    }
+
+    /// The first value of a header (names are lower-case in Envoy's maps).
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// True when the header is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// Decodes the host's serialised pairs: a count, then (name size, value size)
+/// for each, then the NUL-terminated names and values. None if it is malformed.
+fn parse_pairs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let word = |at: usize| -> Option<usize> {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let count = word(0)?;
+    let mut at = count.checked_mul(8)?.checked_add(4)?;
+    let mut out = Vec::with_capacity(count.min(256));
+    for n in 0..count {
+        let (ks, vs) = (word(4 + n * 8)?, word(8 + n * 8)?);
+        let key = bytes.get(at..at.checked_add(ks)?)?;
+        at = at.checked_add(ks + 1)?;
+        let value = bytes.get(at..at.checked_add(vs)?)?;
+        at = at.checked_add(vs + 1)?;
+        out.push((lossy(key), lossy(value)));
+    }
+    Some(out)
+}
+
+/// Text of header bytes; bytes that are not UTF-8 become U+FFFD (see [`header`]).
+fn lossy(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// A string property such as `response.code_details`.

@@ -67,6 +67,11 @@ pub struct Http {
     callback_start: u64,
     /// Unix ms the request was forwarded (the duration metric's start).
     pub(crate) started_ms: u64,
+    /// The client's request headers, read once when they arrived.
+    pub(crate) request: host::Headers,
+    /// The routed answer's headers and Envoy's code details, read once when they arrived.
+    pub(crate) response: host::Headers,
+    pub(crate) code_details: Option<String>,
 }
 
 impl Http {
@@ -91,6 +96,9 @@ impl Http {
             overhead_ns: 0,
             callback_start: 0,
             started_ms: 0,
+            request: host::Headers::default(),
+            response: host::Headers::default(),
+            code_details: None,
         }
     }
 
@@ -158,7 +166,8 @@ impl Http {
     fn forward(&mut self, mut f: Forward, size: usize) -> Action {
         // Read before the rewrite below drops what the first deployment does not need.
         if let Some(fo) = &mut f.failover {
-            fo.keep_client_headers(&host::request_header);
+            let request = &self.request;
+            fo.keep_client_headers(&|n| request.get(n));
         }
         self.ticket = f.ticket.clone();
         if let Some(t) = &mut self.ticket {
@@ -173,7 +182,8 @@ impl Http {
                 )));
             }
         }
-        for name in &f.remove_headers {
+        // Removing a header the client did not send is a wasted host call.
+        for name in f.remove_headers.iter().filter(|n| self.request.has(n)) {
             host::set_header(MapType::HttpRequestHeaders, name, None);
         }
         for (name, value) in &f.set_headers {
@@ -274,9 +284,10 @@ impl Http {
     }
 
     fn request_headers(&mut self, end_of_stream: bool) -> Action {
-        self.call_id = host::request_header("x-request-id").unwrap_or_default();
-        let method = host::request_header(":method").unwrap_or_default();
-        let path = host::request_header(":path").unwrap_or_default();
+        self.request = host::Headers::read(MapType::HttpRequestHeaders);
+        self.call_id = self.request.get("x-request-id").unwrap_or_default();
+        let method = self.request.get(":method").unwrap_or_default();
+        let path = self.request.get(":path").unwrap_or_default();
         // The access log reads :path when the stream ends; a forwarded request gets
         // its upstream path later, anything answered here keeps this one.
         if let Some(shown) = tollgate_core::routes::loggable_path(&path) {
@@ -290,9 +301,10 @@ impl Http {
             pick: self.rng.next_u64(),
             now_ms: host::now_nanos() / 1_000_000,
         };
+        let request = &self.request;
         match self
             .gateway
-            .on_request_headers(&method, &path, &host::request_header, &mut env)
+            .on_request_headers(&method, &path, &|n| request.get(n), &mut env)
         {
             HeadersOutcome::Reply(r) => self.reply(r),
             HeadersOutcome::ReadBody(pending) if end_of_stream => self.finish_body(pending, 0),
@@ -337,6 +349,8 @@ impl Http {
         if !matches!(self.state, State::Forwarded { .. }) {
             return Action::Continue;
         }
+        self.response = host::Headers::read(MapType::HttpResponseHeaders);
+        self.code_details = host::property(&["response", "code_details"]);
         if let Some(action) = self.check_routed(end_of_stream) {
             return action;
         }
@@ -376,8 +390,14 @@ impl Http {
         let Some(plan) = plan.take() else {
             return Action::Continue;
         };
-        let (mode, whole) =
-            response::on_headers(plan, tap, !self.secrets.is_empty(), &mut self.outcome);
+        let (mode, whole) = response::on_headers(
+            plan,
+            tap,
+            !self.secrets.is_empty(),
+            &mut self.outcome,
+            &self.response,
+            self.code_details.as_deref(),
+        );
         *body = mode;
         if end_of_stream {
             self.outcome.complete = true;

@@ -43,20 +43,24 @@ pub struct Outcome {
 
 /// Decides the body mode from the status, fixing headers the translation invalidates.
 /// Returns the mode and whether the body is read whole (so headers can be held).
-/// `scrub`: the deployment has a credential to keep out of upstream error bodies.
+/// `scrub`: the deployment has a credential to keep out of upstream error bodies;
+/// `headers` and `code_details` are the answer's, as read at its headers.
 pub fn on_headers(
     plan: ResponsePlan,
     tap: Option<TapFormat>,
     scrub: bool,
     outcome: &mut Outcome,
+    headers: &host::Headers,
+    code_details: Option<&str>,
 ) -> (Body, bool) {
-    let status = host::header(MapType::HttpResponseHeaders, ":status")
+    let status = headers
+        .get(":status")
         .and_then(|s| s.parse::<u16>().ok())
         .unwrap_or(502);
     outcome.status = status;
-    let from_upstream =
-        host::property(&["response", "code_details"]).is_none_or(|d| d == "via_upstream");
-    let event_stream = host::header(MapType::HttpResponseHeaders, "content-type")
+    let from_upstream = code_details.is_none_or(|d| d == "via_upstream");
+    let event_stream = headers
+        .get("content-type")
         .is_some_and(|c| c.starts_with("text/event-stream"));
     let t = match plan {
         ResponsePlan::Passthrough => {
