@@ -148,7 +148,7 @@ impl Http {
             s if !self.outcome.complete => s.max(499),
             s => s,
         };
-        let (record, key_spend) = self.gateway.settle(
+        let (record, key_spend, json) = self.gateway.settle_encoded(
             &ticket,
             self.outcome.usage,
             self.outcome.response_id.take(),
@@ -157,9 +157,7 @@ impl Http {
             now_ms,
         );
         crate::metrics::settled(self, &record, ttft_ms);
-        if let Ok(json) = serde_json::to_vec(&record) {
-            let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
-        }
+        let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
         Some((record.spend_micros, key_spend))
     }
 

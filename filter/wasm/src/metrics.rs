@@ -20,6 +20,10 @@ use tollgate_core::Gateway;
 struct Registry {
     ids: HashMap<String, u32>,
     keys: KeyValues,
+    /// A settled request's series (id, type) by label set ([`metrics::settled_labels`]):
+    /// naming ten series per request costs more than updating them. Bounded like
+    /// the series themselves (groups, deployments, status classes, capped keys).
+    settled: HashMap<String, Vec<(Option<u32>, Type)>>,
 }
 
 thread_local! {
@@ -49,20 +53,24 @@ impl Registry {
     }
 
     fn apply(&mut self, u: &Update) {
-        let Some(id) = self.id(u) else {
-            return;
-        };
-        let done = match u.kind {
-            // Defined (so the series shows as 0) but nothing to add.
-            Type::Counter if u.value == 0 => Ok(()),
-            Type::Counter => {
-                hostcalls::increment_metric(id, i64::try_from(u.value).unwrap_or(i64::MAX))
-            }
-            Type::Gauge | Type::Histogram => hostcalls::record_metric(id, u.value),
-        };
-        if let Err(s) = done {
-            log::debug!("could not update metric {}: {s:?}", u.name);
-        }
+        let id = self.id(u);
+        update(id, u.kind, u.value, &u.name);
+    }
+}
+
+/// One update of a defined series.
+fn update(id: Option<u32>, kind: Type, value: u64, name: &str) {
+    let Some(id) = id else {
+        return;
+    };
+    let done = match kind {
+        // Defined (so the series shows as 0) but nothing to add.
+        Type::Counter if value == 0 => Ok(()),
+        Type::Counter => hostcalls::increment_metric(id, i64::try_from(value).unwrap_or(i64::MAX)),
+        Type::Gauge | Type::Histogram => hostcalls::record_metric(id, value),
+    };
+    if let Err(s) = done {
+        log::debug!("could not update metric {name}: {s:?}");
     }
 }
 
@@ -110,14 +118,30 @@ pub fn settled(http: &Http, record: &SpendRecord, ttft_ms: Option<u64>) {
         Some(fo) => (fo.retries, fo.fallbacks),
         None => (http.envoy_retries, http.fallbacks_before),
     };
-    apply(&metrics::settled(&Settled {
+    let s = Settled {
         record,
         key: &key,
         duration_ms: record.end_time.saturating_sub(http.started_ms),
         ttft_ms,
         retries,
         fallbacks,
-    }));
+    };
+    let labels = metrics::settled_labels(&s);
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        if !r.settled.contains_key(&labels) {
+            let series: Vec<(Option<u32>, Type)> = metrics::settled(&s)
+                .iter()
+                .map(|u| (r.id(u), u.kind))
+                .collect();
+            r.settled.insert(labels.clone(), series);
+        }
+        if let Some(series) = r.settled.get(&labels) {
+            for ((id, kind), value) in series.iter().zip(metrics::settled_values(&s)) {
+                update(*id, *kind, value, "settled series");
+            }
+        }
+    });
 }
 
 /// A key limit or budget refused the request.

@@ -96,10 +96,9 @@ impl Gateway {
             .get(dep_index)
             .ok_or_else(|| ApiError::internal(500, "deployment index out of range"))?;
         let prompt = spend::estimate_prompt_tokens(body);
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        let max_out = parsed.as_ref().map_or(DEFAULT_OUTPUT_ESTIMATE, |v| {
-            spend::max_output_tokens(v, dep.max_tokens.unwrap_or(DEFAULT_OUTPUT_ESTIMATE))
-        });
+        let max_out =
+            spend::max_output_tokens_of(body, dep.max_tokens.unwrap_or(DEFAULT_OUTPUT_ESTIMATE))
+                .unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
         let admission = limits::admit(
             env.store,
             &LimitRequest {
@@ -175,6 +174,22 @@ impl Gateway {
         store: &dyn KeyStore,
         now_ms: u64,
     ) -> (SpendRecord, u64) {
+        let (record, key_spend, _) =
+            self.settle_encoded(ticket, usage, response_id, status, store, now_ms);
+        (record, key_spend)
+    }
+
+    /// [`Gateway::settle`], also returning the record as the JSON the spend log
+    /// keeps (encoded once, for the log and the access log).
+    pub fn settle_encoded(
+        &self,
+        ticket: &Ticket,
+        usage: Option<Usage>,
+        response_id: Option<String>,
+        status: u16,
+        store: &dyn KeyStore,
+        now_ms: u64,
+    ) -> (SpendRecord, u64, Vec<u8>) {
         let cost = usage.as_ref().map_or(0, |u| self.cost_micros(ticket, u));
         let key_spend = limits::settle(
             store,
@@ -228,11 +243,17 @@ impl Gateway {
             status,
             stream: ticket.stream,
         };
+        // Encoding a plain struct of strings and numbers cannot fail.
+        let json = serde_json::to_vec(&record).unwrap_or_default();
         // The access log still carries the record if the ring write lost its retries.
-        if let Err(e) = spend::ring::append(store, &record, self.config.spend_log_size) {
+        let kept = match json.is_empty() {
+            true => Err(ApiError::internal(500, "the record could not be encoded")),
+            false => spend::ring::append_encoded(store, &json, self.config.spend_log_size),
+        };
+        if let Err(e) = kept {
             log::warn!("spend record not kept in the ring: {}", e.message);
         }
-        (record, key_spend)
+        (record, key_spend, json)
     }
 }
 

@@ -58,17 +58,43 @@ pub fn update_index(
     Err(busy())
 }
 
+/// Parsed records by token, each beside the exact bytes it was parsed from.
+/// Every request reads its key's record; while the stored bytes are unchanged
+/// the parse is reused (the bytes are compared, so no version scheme can fool it).
+const PARSED_CAPACITY: usize = 512;
+
+thread_local! {
+    static PARSED: std::cell::RefCell<std::collections::HashMap<String, (Vec<u8>, KeyRecord)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// One record and its version; None when absent or deleted.
 pub fn read_record(
     store: &dyn KeyStore,
     token: &str,
 ) -> Result<Option<(KeyRecord, u32)>, ApiError> {
-    match store.get(&record_key(token)) {
-        None => Ok(None),
-        Some((bytes, version)) => serde_json::from_slice(&bytes)
-            .map(|rec| Some((rec, version)))
-            .map_err(|e| ApiError::internal(500, format!("A stored key record is corrupt: {e}"))),
+    let Some((bytes, version)) = store.get(&record_key(token)) else {
+        return Ok(None);
+    };
+    let cached = PARSED.with(|p| {
+        p.borrow()
+            .get(token)
+            .filter(|(b, _)| *b == bytes)
+            .map(|(_, rec)| rec.clone())
+    });
+    if let Some(rec) = cached {
+        return Ok(Some((rec, version)));
     }
+    let rec: KeyRecord = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(500, format!("A stored key record is corrupt: {e}")))?;
+    PARSED.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= PARSED_CAPACITY && !p.contains_key(token) {
+            p.clear();
+        }
+        p.insert(token.to_string(), (bytes, rec.clone()));
+    });
+    Ok(Some((rec, version)))
 }
 
 /// Read-modify-write of one record, retried on conflict; 404 when the key is gone.

@@ -75,6 +75,39 @@ pub fn settled(s: &Settled<'_>) -> Vec<Update> {
     out
 }
 
+/// The values of [`settled`]'s updates, in the same order, without naming the
+/// series: the filter names them once per label set and caches their ids.
+pub fn settled_values(s: &Settled<'_>) -> Vec<u64> {
+    let r = s.record;
+    let mut out = vec![
+        1,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cached_tokens,
+        r.reasoning_tokens,
+        r.spend_micros,
+        s.duration_ms,
+    ];
+    out.extend(s.ttft_ms);
+    out.extend([u64::from(s.retries), u64::from(s.fallbacks)]);
+    out
+}
+
+/// What identifies [`settled`]'s series: equal for two requests exactly when
+/// their updates name the same series.
+pub fn settled_labels(s: &Settled<'_>) -> String {
+    let r = s.record;
+    [
+        r.model_group.as_str(),
+        &r.model_id,
+        &r.provider,
+        super::status_class(r.status),
+        s.key,
+        if s.ttft_ms.is_some() { "ttft" } else { "" },
+    ]
+    .join("\u{0}")
+}
+
 /// The `reason` label of a limit or budget refusal, from the error's marker
 /// ([`crate::ApiError::limit`]).
 pub fn rejection(key: &str, reason: &str) -> Update {

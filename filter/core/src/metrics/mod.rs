@@ -17,7 +17,7 @@
 mod events;
 mod labels;
 
-pub use events::{rejection, settled, Settled, Update};
+pub use events::{rejection, settled, settled_labels, settled_values, Settled, Update};
 pub use labels::{KeyLabel, KeyValues, Settings, OTHER};
 
 /// Envoy's metric type for a series.

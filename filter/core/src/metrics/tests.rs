@@ -201,6 +201,49 @@ fn settled_request_updates() {
 }
 
 #[test]
+fn settled_values_and_labels_match_the_named_updates() {
+    let mut r = SpendRecord {
+        model_group: "g".into(),
+        model_id: "d".into(),
+        provider: "anthropic".into(),
+        prompt_tokens: 3,
+        completion_tokens: 4,
+        cached_tokens: 5,
+        reasoning_tokens: 6,
+        spend_micros: 7,
+        status: 200,
+        ..SpendRecord::default()
+    };
+    let mut seen = std::collections::HashMap::new();
+    for (status, ttft, key) in [
+        (200, Some(9), "a"),
+        (200, None, "a"),
+        (503, None, "a"),
+        (200, None, "b"),
+        (201, None, "a"),
+    ] {
+        r.status = status;
+        let s = Settled {
+            record: &r,
+            key,
+            duration_ms: 8,
+            ttft_ms: ttft,
+            retries: 2,
+            fallbacks: 1,
+        };
+        let named = settled(&s);
+        let values: Vec<u64> = named.iter().map(|u| u.value).collect();
+        assert_eq!(settled_values(&s), values);
+        let names: Vec<String> = named.into_iter().map(|u| u.name).collect();
+        // One label string per distinct set of series names, and back.
+        if let Some(before) = seen.insert(settled_labels(&s), names.clone()) {
+            assert_eq!(before, names);
+        }
+    }
+    assert_eq!(seen.len(), 4, "200 and 201 share their series");
+}
+
+#[test]
 fn limit_refusals_are_marked_for_the_rejections_metric() {
     use crate::limits::reject::Limit;
     for (l, name) in [

@@ -9,7 +9,7 @@
 use super::record::SpendRecord;
 use crate::error::ApiError;
 use crate::keys::{KeyStore, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Store key of the next sequence number (decimal text).
 pub const HEAD: &str = "tollgate/spendlog/head";
@@ -23,7 +23,7 @@ pub const MAX_ATTEMPTS: usize = 64;
 const UNWRITTEN: u32 = u32::MAX;
 
 /// What a slot holds.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Slot {
     seq: u64,
     rec: SpendRecord,
@@ -47,22 +47,36 @@ pub fn append(
     rec: &SpendRecord,
     capacity: usize,
 ) -> Result<Option<u64>, ApiError> {
+    let json = serde_json::to_vec(rec)
+        .map_err(|e| ApiError::internal(500, format!("encoding a spend record failed: {e}")))?;
+    append_encoded(store, &json, capacity)
+}
+
+/// [`append`] for a record already encoded as JSON (the filter encodes it once for
+/// the ring and the access log).
+pub fn append_encoded(
+    store: &dyn KeyStore,
+    rec_json: &[u8],
+    capacity: usize,
+) -> Result<Option<u64>, ApiError> {
     let Some(cap) = u64::try_from(capacity).ok().filter(|c| *c > 0) else {
         return Ok(None);
     };
     let seq = claim(store)?;
     let key = slot_key(seq % cap);
-    let value = serde_json::to_vec(&Slot {
-        seq,
-        rec: rec.clone(),
-    })
-    .map_err(|e| ApiError::internal(500, format!("encoding a spend record failed: {e}")))?;
+    // The same bytes serde would write for `Slot { seq, rec }`.
+    let mut value = Vec::with_capacity(rec_json.len() + 32);
+    value.extend_from_slice(b"{\"seq\":");
+    value.extend_from_slice(seq.to_string().as_bytes());
+    value.extend_from_slice(b",\"rec\":");
+    value.extend_from_slice(rec_json);
+    value.push(b'}');
     for _ in 0..MAX_ATTEMPTS {
         let version = match store.get(&key) {
             None => UNWRITTEN,
             Some((bytes, version)) => {
                 // A writer that claimed a later number got here first: ours is already evicted.
-                if serde_json::from_slice::<SeqOnly>(&bytes).is_ok_and(|s| s.seq > seq) {
+                if slot_seq(&bytes).is_some_and(|s| s > seq) {
                     return Ok(Some(seq));
                 }
                 version
@@ -75,6 +89,18 @@ pub fn append(
         }
     }
     Err(busy())
+}
+
+/// A stored slot's sequence number. Slots are written `{"seq":N,...` so the number
+/// is read from the front without parsing the record; anything else is parsed.
+fn slot_seq(bytes: &[u8]) -> Option<u64> {
+    if let Some(rest) = bytes.strip_prefix(b"{\"seq\":") {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 && rest.get(digits) == Some(&b',') {
+            return std::str::from_utf8(&rest[..digits]).ok()?.parse().ok();
+        }
+    }
+    serde_json::from_slice::<SeqOnly>(bytes).ok().map(|s| s.seq)
 }
 
 /// Takes the next sequence number with a versioned increment of [`HEAD`].

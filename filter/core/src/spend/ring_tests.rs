@@ -294,3 +294,30 @@ fn threads_appending_concurrently_keep_every_number_once() {
         assert_eq!(kept, (low..800).collect::<Vec<_>>(), "capacity {capacity}");
     }
 }
+
+#[test]
+fn encoded_slots_read_back_and_their_seq_is_read_from_the_front() {
+    let store = MemStore::default();
+    for i in 0..3 {
+        append(&store, &rec(i), 2).unwrap();
+    }
+    let (bytes, _) = store.get(&slot_key(0)).unwrap();
+    let slot: Slot = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((slot.seq, slot.rec), (2, rec(2)));
+    assert_eq!(slot_seq(&bytes), Some(2));
+    // Slots written by another encoder (fields in another order) still parse.
+    assert_eq!(slot_seq(br#"{"rec":{},"seq":17}"#), Some(17));
+    assert_eq!(slot_seq(br#"{"seq":12"#), None);
+    assert_eq!(seqs(&store, 2), vec![1, 2]);
+}
+
+#[test]
+fn a_slot_holding_a_newer_record_is_left_alone() {
+    let store = MemStore::default();
+    store.set(HEAD, b"3", None).unwrap();
+    // Slot 1 of 2 already holds seq 5 (a writer further ahead got there first).
+    let newer = br#"{"seq":5,"rec":{"request_id":"r5"}}"#;
+    store.set(&slot_key(1), newer, None).unwrap();
+    assert_eq!(append(&store, &rec(3), 2).unwrap(), Some(3));
+    assert_eq!(store.get(&slot_key(1)).unwrap().0, newer.to_vec());
+}
