@@ -113,14 +113,26 @@ impl Gateway {
         let mut lost_probe: Vec<String> = Vec::new();
         loop {
             let load = routing::StoreLoad::new(env.store, &self.config.routing, env.now);
+            // Each breaker is read once per pick: the chosen one's state is the one
+            // its eligibility was judged on.
+            let seen: std::cell::RefCell<Vec<(String, breaker::Status)>> = Default::default();
             let dep = routing::pick(&self.config, group, env.pick, &load, |d| {
                 exchange::request::serves(d, api)
                     && !exclude.contains(&d.id)
                     && !lost_probe.contains(&d.id)
                     && !limits::deployment_full(env.store, d, env.now)
-                    && breaker::status(env.store, &d.id, env.now_ms).usable()
+                    && {
+                        let st = breaker::status(env.store, &d.id, env.now_ms);
+                        seen.borrow_mut().push((d.id.clone(), st));
+                        st.usable()
+                    }
             })?;
-            match breaker::status(env.store, &dep.id, env.now_ms) {
+            let known = seen
+                .borrow()
+                .iter()
+                .find(|(id, _)| *id == dep.id)
+                .map(|(_, st)| *st);
+            match known.unwrap_or_else(|| breaker::status(env.store, &dep.id, env.now_ms)) {
                 breaker::Status::HalfOpen => {
                     if breaker::claim(env.store, &dep.id, env.now_ms) {
                         return Some(Choice { dep, probe: true });

@@ -86,14 +86,9 @@ fn admit_all<'r>(
     }
     if dep.tpm.is_some() || req.count_deployment_tokens {
         let est = req.est_tokens;
-        let _ = count(
-            store,
-            deployment_counter(&dep.id, "tpm"),
-            adm.minute,
-            est,
-            None,
-            undo,
-        )?;
+        let counter = deployment_counter(&dep.id, "tpm");
+        let _ = count(store, counter.clone(), adm.minute, est, None, undo)?;
+        adm.tpm_counters.push(counter);
     }
     Ok(())
 }
@@ -139,15 +134,10 @@ fn admit_key<'r>(
         requests = tightest(requests, Some(Usage { limit, used }));
     }
     if let Some(limit) = key.tpm_limit {
-        let used = count(
-            store,
-            key_counter(token, "tpm"),
-            minute,
-            est,
-            Some(limit),
-            undo,
-        )?
-        .map_err(|used| Stop::Limit(Limit::Tpm(limit, used, est)))?;
+        let counter = key_counter(token, "tpm");
+        let used = count(store, counter.clone(), minute, est, Some(limit), undo)?
+            .map_err(|used| Stop::Limit(Limit::Tpm(limit, used, est)))?;
+        adm.tpm_counters.push(counter);
         tokens = tightest(tokens, Some(Usage { limit, used }));
     }
     if let Some(&limit) = key.model_rpm_limit.get(group) {
@@ -158,8 +148,9 @@ fn admit_key<'r>(
     }
     if let Some(&limit) = key.model_tpm_limit.get(group) {
         let counter = model_counter(token, group, "tpm");
-        let used = count(store, counter, minute, est, Some(limit), undo)?
+        let used = count(store, counter.clone(), minute, est, Some(limit), undo)?
             .map_err(|used| Stop::Limit(Limit::ModelTpm(group, limit, used, est)))?;
+        adm.tpm_counters.push(counter);
         tokens = tightest(tokens, Some(Usage { limit, used }));
     }
     adm.headers = rate_headers(requests, tokens, req.now);

@@ -40,6 +40,9 @@ pub struct Admission {
     pub period_start: u64,
     /// A max_parallel_requests slot is held.
     pub parallel_slot: bool,
+    /// The tpm window counters this request was counted in (settlement corrects
+    /// exactly these, and reads no counter it never touched).
+    pub tpm_counters: Vec<String>,
     /// x-ratelimit-* headers for the response.
     pub headers: Vec<(&'static str, String)>,
     /// The key's committed spend reached its soft_budget.

@@ -3,7 +3,7 @@
 
 use super::budget;
 use super::counter::{slot_release, window_adjust, Busy};
-use super::{deployment_counter, key_counter, model_counter, parallel_key, Admission};
+use super::{parallel_key, Admission};
 use crate::keys::KeyStore;
 
 /// Releases the parallel slot, corrects tpm windows with the real token count (actual - estimate, in the window the request was admitted in, if still current), moves the budget reservation to real spend. Idempotence is the caller's job (call once). Returns the key's spend in its current period in micros after settlement (0 for no key).
@@ -21,15 +21,8 @@ pub fn settle(
     // A window that has passed is restarted by its next user, so correcting it is moot.
     if let (Some(actual), true) = (actual_tokens, now / 60 == adm.minute) {
         let delta = signed(actual).saturating_sub(signed(adm.est_tokens));
-        let mut counters = vec![deployment_counter(&adm.deployment_id, "tpm")];
-        if let Some(t) = token {
-            counters.push(key_counter(t, "tpm"));
-            counters.push(model_counter(t, &adm.group, "tpm"));
-        }
-        for counter in counters {
-            // Counters exist only for limits that are set, so one this request was
-            // not counted in is normally absent and left alone.
-            warn(window_adjust(store, &counter, adm.minute, delta));
+        for counter in &adm.tpm_counters {
+            warn(window_adjust(store, counter, adm.minute, delta));
         }
     }
     let Some(t) = token else {
