@@ -8,11 +8,17 @@ client. Cells, per repetition, back to back:
 
 - direct   the upstream itself (the floor every proxy adds to)
 - plain    plain Envoy
+- floor    plain Envoy plus a proxy-wasm filter that does nothing
+           (filter/bench-floor): what any wasm filter costs before it works
 - master   tollgate, master key: auth, routing, spend records, metrics
 - limits   tollgate, a virtual key with rpm/tpm/parallel limits and a budget:
            everything on (the configuration the targets are judged on)
 - anthropic  tollgate translating OpenAI chat to Anthropic Messages and back
 - litellm  LiteLLM's proxy (no database), master key
+- *_delay  plain, limits and litellm again in front of an upstream that takes
+           --delay-ms to answer (how LLM providers behave): throughput at
+           --delay-connections, where a proxy's CPU cost matters less than its
+           concurrency
 
 Measured: latency at 1 connection (p50/p99), throughput at saturation, CPU time
 per request (the proxy's utime+stime over the cell / answered requests), resident
@@ -51,6 +57,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 CLI = TARGET / "release" / "tollgate"
 UPSTREAM = TARGET / "release" / "tollgate-bench-upstream"
 WASM = TARGET / "wasm32-wasip1" / "release" / "tollgate_wasm.wasm"
+FLOOR_WASM = TARGET / "wasm32-wasip1" / "release" / "tollgate_bench_floor.wasm"
 MASTER_KEY = "sk-bench-master"
 PROMPT = [{"role": "user", "content": "Say hello in five words."}]
 START_TIMEOUT_S = 60.0
@@ -181,9 +188,10 @@ def wait_http(url: str, proc: Proc, ok=lambda status: status < 500,
     raise SystemExit(f"{proc.name} not ready after {timeout:.0f} s:\n{proc.tail()}")
 
 
-def start_upstream(workdir: Path, name: str, cpus: str | None, gap_ms: int = 0) -> tuple[Proc, str]:
-    p = Proc(name, [str(UPSTREAM), "--port", "0", "--chunk-gap-ms", str(gap_ms)], workdir,
-             cpus=cpus)
+def start_upstream(workdir: Path, name: str, cpus: str | None, gap_ms: int = 0,
+                   delay_ms: int = 0) -> tuple[Proc, str]:
+    p = Proc(name, [str(UPSTREAM), "--port", "0", "--chunk-gap-ms", str(gap_ms),
+                    "--delay-ms", str(delay_ms)], workdir, cpus=cpus)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         m = re.search(r"listening on (http://\S+)", p.log_path.read_text())
@@ -206,6 +214,9 @@ model_list:
   - model_name: gpt-4o-mini-spaced
     litellm_params: {{model: openai/gpt-4o-mini, api_base: "{spaced}/v1", api_key: os.environ/BENCH_PROVIDER_KEY}}
     model_info: {{id: bench-openai-spaced}}
+  - model_name: gpt-4o-mini-delay
+    litellm_params: {{model: openai/gpt-4o-mini, api_base: "{delay}/v1", api_key: os.environ/BENCH_PROVIDER_KEY}}
+    model_info: {{id: bench-openai-delay}}
   - model_name: claude-haiku-spaced
     litellm_params: {{model: anthropic/claude-3-5-haiku-20241022, api_base: "{spaced}", api_key: os.environ/BENCH_PROVIDER_KEY}}
     model_info: {{id: bench-anthropic-spaced}}
@@ -218,6 +229,8 @@ model_list:
     litellm_params: {{model: openai/gpt-4o-mini, api_base: "{up}/v1", api_key: sk-bench-provider}}
   - model_name: gpt-4o-mini-spaced
     litellm_params: {{model: openai/gpt-4o-mini, api_base: "{spaced}/v1", api_key: sk-bench-provider}}
+  - model_name: gpt-4o-mini-delay
+    litellm_params: {{model: openai/gpt-4o-mini, api_base: "{delay}/v1", api_key: sk-bench-provider}}
 general_settings: {{master_key: {master}}}
 litellm_settings: {{telemetry: false, drop_params: true}}
 """
@@ -239,8 +252,9 @@ def render(workdir: Path, config: str, port: int, admin: int) -> Path:
 
 
 def plain_bootstrap(tollgate: Path, dst: Path, port: int, admin: int, up: str,
-                    spaced: str) -> None:
-    """The same bootstrap without the filter: one route per upstream, by path prefix."""
+                    spaced: str, delay: str | None = None, floor: Path | None = None) -> None:
+    """The same bootstrap without the filter: one route per upstream, by path prefix.
+    With `floor`, the wasm filter stays (same VM settings) but runs that module."""
     import yaml
 
     b = yaml.safe_load(tollgate.read_text())
@@ -248,7 +262,15 @@ def plain_bootstrap(tollgate: Path, dst: Path, port: int, admin: int, up: str,
     lst = b["static_resources"]["listeners"][0]
     lst["address"]["socket_address"]["port_value"] = port
     hcm = lst["filter_chains"][0]["filters"][0]["typed_config"]
-    hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.wasm"]
+    if floor is None:
+        hcm["http_filters"] = [f for f in hcm["http_filters"]
+                               if f["name"] != "envoy.filters.http.wasm"]
+    else:
+        for f in hcm["http_filters"]:
+            if f["name"] == "envoy.filters.http.wasm":
+                vm = f["typed_config"]["config"]["vm_config"]
+                vm["code"] = {"local": {"filename": str(floor)}}
+                vm["vm_id"] = "bench-floor"
     clusters = b["static_resources"]["clusters"]
 
     def cluster_for(url: str) -> str:
@@ -264,6 +286,8 @@ def plain_bootstrap(tollgate: Path, dst: Path, port: int, admin: int, up: str,
     vh["routes"] = [
         {"match": {"prefix": "/spaced/"},
          "route": {"cluster": cluster_for(spaced), "prefix_rewrite": "/", "timeout": "60s"}},
+        {"match": {"prefix": "/delay/"},
+         "route": {"cluster": cluster_for(delay or up), "prefix_rewrite": "/", "timeout": "60s"}},
         {"match": {"prefix": "/"}, "route": {"cluster": cluster_for(up), "timeout": "60s"}},
     ]
     dst.write_text(yaml.safe_dump(b))
@@ -278,10 +302,10 @@ def start_envoy(envoy: str, name: str, bootstrap: Path, workdir: Path, port: int
     return p
 
 
-def start_litellm(python: str, workdir: Path, up: str, spaced: str, port: int, workers: int,
+def start_litellm(python: str, workdir: Path, ups: dict, port: int, workers: int,
                   cpus: str | None) -> Proc:
     cfg = workdir / "litellm.yaml"
-    cfg.write_text(LITELLM_CONFIG.format(up=up, spaced=spaced, master=MASTER_KEY))
+    cfg.write_text(LITELLM_CONFIG.format(**ups, master=MASTER_KEY))
     env = {
         # No fetch of the model price map: this machine reaches package registries only.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -513,7 +537,7 @@ def derive(run: dict) -> dict:
     for conc, data in run["by_concurrency"].items():
         lat, sat, streams = data["latency"], data["saturation"], data.get("stream", [])
         d: dict = {}
-        for cell in ("master", "limits", "anthropic", "litellm"):
+        for cell in ("floor", "master", "limits", "anthropic", "litellm"):
             if not any(cell in r for r in sat):
                 continue
             d[cell] = {
@@ -523,13 +547,21 @@ def derive(run: dict) -> dict:
                 "added_cpu_us_per_req": summarize(
                     ratios(sat, cell, "plain", "cpu_us_per_req", "sub")),
             }
-        for cell in ("plain", "master", "limits", "anthropic", "litellm"):
+        for cell in ("plain", "floor", "master", "limits", "anthropic", "litellm"):
             if any(cell in r for r in lat) and any("direct" in r for r in lat):
                 d.setdefault(cell, {})["added_p50_over_direct_us"] = summarize(
                     ratios(lat, cell, "direct", "p50_us", "sub"))
         if any("litellm" in r for r in sat):
             for cell in ("master", "limits"):
                 d[cell]["vs_litellm"] = summarize(ratios(sat, cell, "litellm", "rps", "div"))
+        if any("limits_delay" in r for r in sat):
+            d["limits"]["delay_throughput_vs_plain"] = summarize(
+                ratios(sat, "limits_delay", "plain_delay", "rps", "div"))
+            if any("litellm_delay" in r for r in sat):
+                d["limits"]["delay_vs_litellm"] = summarize(
+                    ratios(sat, "limits_delay", "litellm_delay", "rps", "div"))
+                d.setdefault("litellm", {})["delay_throughput_vs_plain"] = summarize(
+                    ratios(sat, "litellm_delay", "plain_delay", "rps", "div"))
         for kind in ("spaced", "burst"):
             rows = [s[kind] for s in streams if kind in s]
             for cell in ("master", "anthropic", "litellm"):
@@ -595,42 +627,58 @@ def check_targets(derived: dict) -> dict:
 # ------------------------------------------------------------------ the run
 
 
-def one_concurrency(args, envoy: str, conc: int, work: Path, up: str, spaced: str) -> dict:
+def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
     pin = conc == 1 and not args.no_pin
     proxy_cpu, load_cpu = ("0", "1") if pin else (None, None)
     threads = 1 if conc == 1 else 2
-    gw_port, gw_admin, pl_port, pl_admin = (free_port() for _ in range(4))
+    gw_port, gw_admin, pl_port, pl_admin, fl_port, fl_admin = (free_port() for _ in range(6))
     cdir = work / f"c{conc}"
     cdir.mkdir()
-    boot = render(cdir, TOLLGATE_CONFIG.format(up=up, spaced=spaced), gw_port, gw_admin)
-    plain_boot = cdir / "plain.yaml"
-    plain_bootstrap(boot, plain_boot, pl_port, pl_admin, up, spaced)
+    up = ups["up"]
+    boot = render(cdir, TOLLGATE_CONFIG.format(**ups), gw_port, gw_admin)
+    plain_boot, floor_boot = cdir / "plain.yaml", cdir / "floor.yaml"
+    plain_bootstrap(boot, plain_boot, pl_port, pl_admin, up, ups["spaced"], ups["delay"])
+    plain_bootstrap(boot, floor_boot, fl_port, fl_admin, up, ups["spaced"], ups["delay"],
+                    floor=FLOOR_WASM)
     gw = start_envoy(envoy, f"tollgate-c{conc}", boot, cdir, gw_port, gw_admin, conc, proxy_cpu)
     plain = start_envoy(envoy, f"plain-c{conc}", plain_boot, cdir, pl_port, pl_admin, conc,
+                        proxy_cpu)
+    floor = start_envoy(envoy, f"floor-c{conc}", floor_boot, cdir, fl_port, fl_admin, conc,
                         proxy_cpu)
     lite = None
     lite_port = None
     if args.litellm:
         lite_port = free_port()
-        lite = start_litellm(args.litellm, cdir, up, spaced, lite_port, conc, proxy_cpu)
+        lite = start_litellm(args.litellm, cdir, ups, lite_port, conc, proxy_cpu)
     gw_url = f"http://127.0.0.1:{gw_port}"
+    pl_url = f"http://127.0.0.1:{pl_port}"
     vkey = generate_key(gw_url)
-    up_port = int(up.rsplit(":", 1)[1])
 
     cells = {
         "direct": (up, None, "gpt-4o-mini", None),
-        "plain": (f"http://127.0.0.1:{pl_port}", plain, "gpt-4o-mini", None),
+        "plain": (pl_url, plain, "gpt-4o-mini", None),
+        "floor": (f"http://127.0.0.1:{fl_port}", floor, "gpt-4o-mini", None),
         "master": (gw_url, gw, "gpt-4o-mini", MASTER_KEY),
         "limits": (gw_url, gw, "gpt-4o-mini", vkey),
         "anthropic": (gw_url, gw, "claude-haiku", vkey),
     }
     if lite:
         cells["litellm"] = (f"http://127.0.0.1:{lite_port}", lite, "gpt-4o-mini", MASTER_KEY)
-    scripts = {n: wrk_script(cdir, n, model, key) for n, (_, _, model, key) in cells.items()}
+    # Saturation only, in front of the slow upstream.
+    delayed = {
+        "plain_delay": (pl_url + "/delay", plain, "gpt-4o-mini", None),
+        "limits_delay": (gw_url, gw, "gpt-4o-mini-delay", vkey),
+    }
+    if lite:
+        delayed["litellm_delay"] = (f"http://127.0.0.1:{lite_port}", lite, "gpt-4o-mini-delay",
+                                    MASTER_KEY)
+    scripts = {n: wrk_script(cdir, n, model, key)
+               for n, (_, _, model, key) in {**cells, **delayed}.items()}
     # Warm-up: V8's JIT, connection pools, LiteLLM's imports on first use.
     for name, (url, p, _, _) in cells.items():
         run_wrk(url, scripts[name], 4, 1, 1, None, load_cpu)
-    idle = {"plain": tree_rss_mb(plain.pid), "tollgate": tree_rss_mb(gw.pid)}
+    idle = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
+            "tollgate": tree_rss_mb(gw.pid)}
     if lite:
         idle["litellm"] = tree_rss_mb(lite.pid)
 
@@ -647,23 +695,36 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, up: str, spaced: st
                 continue
             conns = args.connections if name != "litellm" else min(args.connections, 32)
             sat[name] = run_wrk(url, scripts[name], conns, threads, args.duration, pid, load_cpu)
+        for name, (url, p, _, _) in delayed.items():
+            conns = args.delay_connections
+            sat[name] = run_wrk(url, scripts[name], conns, threads, args.duration, p.pid, load_cpu)
         latency.append(lat)
         saturation.append(sat)
         if conc == 1 and args.stream_requests:
-            streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey))
-    end = {"plain": tree_rss_mb(plain.pid), "tollgate": tree_rss_mb(gw.pid)}
+            streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey, pin))
+    end = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
+           "tollgate": tree_rss_mb(gw.pid)}
     if lite:
         end["litellm"] = tree_rss_mb(lite.pid)
-    for p in (gw, plain, lite):
+    for p in (gw, plain, floor, lite):
         if p:
             p.stop()
-    del up_port
     return {"latency": latency, "saturation": saturation, "stream": streams,
-            "idle_rss_mb": idle, "end_rss_mb": end, "connections": args.connections}
+            "idle_rss_mb": idle, "end_rss_mb": end, "connections": args.connections,
+            "delay_connections": args.delay_connections}
 
 
-def stream_cells(args, pl_port: int, gw_port: int, lite_port: int | None, vkey: str) -> dict:
+def stream_cells(args, pl_port: int, gw_port: int, lite_port: int | None, vkey: str,
+                 pin: bool) -> dict:
     """Spaced streams (each chunk crosses alone) and bursts (back to back)."""
+    if pin and hasattr(os, "sched_setaffinity"):
+        # The client shares CPU 1 with the load generator and the upstream.
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {1})
+        try:
+            return stream_cells(args, pl_port, gw_port, lite_port, vkey, False)
+        finally:
+            os.sched_setaffinity(0, before)
     n, m = args.chunks, args.stream_requests
     spaced_n = min(n, 50)
     out: dict = {"spaced": {}, "burst": {}}
@@ -681,7 +742,7 @@ def stream_cells(args, pl_port: int, gw_port: int, lite_port: int | None, vkey: 
         # tollgate and LiteLLM pick the spaced upstream by model group; plain Envoy by path.
         spaced_model = model + "-spaced" if name in ("master", "anthropic", "litellm") else model
         out["spaced"][name] = run_stream(port, spaced_path, spaced_model, key, spaced_n,
-                                         max(2, m // 10))
+                                         max(2, m // 4))
         out["burst"][name] = run_stream(port, burst_path, model, key, n, m)
         out["burst"][f"{name}_1"] = run_stream(port, burst_path, model, key, 1, m)
     return out
@@ -715,7 +776,7 @@ def markdown(run: dict) -> str:
                   f"| cell | p50 µs @1 conn | p99 µs @1 conn | req/s @{data['connections']} conns "
                   "| p99 µs at saturation | proxy CPU µs/req | non-2xx |",
                   "|---|---|---|---|---|---|---|"]
-        for cell in ("direct", "plain", "master", "limits", "anthropic", "litellm"):
+        for cell in ("direct", "plain", "floor", "master", "limits", "anthropic", "litellm"):
             if not any(cell in r for r in data["latency"]):
                 continue
             sat = data["saturation"]
@@ -728,9 +789,25 @@ def markdown(run: dict) -> str:
                 f"| {fmt(cell_median(sat, cell, 'p99_us'))} "
                 f"| {fmt(cell_median(sat, cell, 'cpu_us_per_req'), 1)} | {bad} |")
         lines.append("")
+        delayed = [c for c in ("plain_delay", "limits_delay", "litellm_delay")
+                   if any(c in r for r in data["saturation"])]
+        if delayed:
+            lines += [f"In front of an upstream that takes {run.get('delay_ms', '?')} ms to answer, "
+                      f"{data.get('delay_connections', '?')} connections:", "",
+                      "| cell | req/s | p50 µs | p99 µs | proxy CPU µs/req | non-2xx |",
+                      "|---|---|---|---|---|---|"]
+            for cell in delayed:
+                sat = data["saturation"]
+                bad = sum(r[cell]["non2xx"] + r[cell]["errors"] for r in sat if cell in r)
+                lines.append(
+                    f"| {cell} | {fmt(cell_median(sat, cell, 'rps'))} "
+                    f"| {fmt(cell_median(sat, cell, 'p50_us'))} "
+                    f"| {fmt(cell_median(sat, cell, 'p99_us'))} "
+                    f"| {fmt(cell_median(sat, cell, 'cpu_us_per_req'), 1)} | {bad} |")
+            lines.append("")
         d = run["derived"][conc]
-        lines += ["| comparison (pair by pair per repetition) | master | limits | anthropic | litellm |",
-                  "|---|---|---|---|---|"]
+        lines += ["| comparison (pair by pair per repetition) | floor | master | limits | anthropic | litellm |",
+                  "|---|---|---|---|---|---|"]
         for metric, label, digits in (
                 ("throughput_vs_plain", "throughput / plain Envoy", 2),
                 ("added_p50_us", "added p50 µs over plain Envoy @1 conn", 0),
@@ -740,8 +817,11 @@ def markdown(run: dict) -> str:
                 ("vs_litellm", "throughput / LiteLLM", 0),
                 ("stream_added_ttft_us", "stream: added time to first token µs", 0),
                 ("stream_added_chunk_us", "stream: added µs per chunk (spaced)", 1),
-                ("stream_burst_added_chunk_us", "stream: added µs per chunk (burst)", 2)):
-            row = [fmt(d.get(c, {}).get(metric), digits) for c in ("master", "limits", "anthropic", "litellm")]
+                ("stream_burst_added_chunk_us", "stream: added µs per chunk (burst)", 2),
+                ("delay_throughput_vs_plain", "slow upstream: throughput / plain Envoy", 2),
+                ("delay_vs_litellm", "slow upstream: throughput / LiteLLM", 1)):
+            row = [fmt(d.get(c, {}).get(metric), digits)
+                   for c in ("floor", "master", "limits", "anthropic", "litellm")]
             if all(v == "–" for v in row):
                 continue
             lines.append(f"| {label} | " + " | ".join(row) + " |")
@@ -761,7 +841,7 @@ def versions(envoy: str, litellm: str | None) -> str:
     m = re.search(r"version: \S+/([\d.]+)/", ev)
     parts = [f"Envoy {m.group(1) if m else '?'}"]
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    wm = re.search(r"wrk ([\d.]+)", wrk.stdout + wrk.stderr)
+    wm = re.search(r"wrk \S*?([\d][\d.]*)", wrk.stdout + wrk.stderr)
     parts.append(f"wrk {wm.group(1) if wm else '?'}")
     if litellm:
         lv = subprocess.run([litellm, "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
@@ -777,6 +857,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--connections", type=int, default=32, help="connections at saturation")
     ap.add_argument("--concurrency", default="1 2", help="Envoy worker counts to run")
+    ap.add_argument("--delay-ms", type=int, default=50, help="the slow upstream's answer time")
+    ap.add_argument("--delay-connections", type=int, default=128,
+                    help="connections in front of the slow upstream")
     ap.add_argument("--chunks", type=int, default=200, help="content chunks per burst stream")
     ap.add_argument("--stream-requests", type=int, default=40, help="0 skips streams")
     ap.add_argument("--litellm", help="Python of a venv with litellm[proxy]; omitted: no LiteLLM cells")
@@ -785,17 +868,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     ap.add_argument("--out-md", help="append the markdown report here")
     ap.add_argument("--out-json", help="write the machine-readable run here")
+    ap.add_argument("--command", help="how the run was started, for the report")
     ap.add_argument("--check-targets", action="store_true", help="exit 3 when a target is missed")
     args = ap.parse_args(argv)
     if args.duration <= 0 or args.duration > 120 or args.reps < 1 or args.reps > 20:
         ap.error("--duration must be in (0, 120] and --reps in [1, 20]")
+    if not 0 < args.delay_ms <= 5000 or not 1 <= args.delay_connections <= 1000:
+        ap.error("--delay-ms must be in (0, 5000] and --delay-connections in [1, 1000]")
     global WASM
     if args.wasm:
         WASM = Path(args.wasm)
     concs = [int(c) for c in args.concurrency.split()]
     if not concs or any(c < 1 or c > 8 for c in concs):
         ap.error("--concurrency takes worker counts from 1 to 8")
-    for path in (CLI, UPSTREAM, WASM):
+    for path in (CLI, UPSTREAM, WASM, FLOOR_WASM):
         if not path.exists():
             log(f"missing {path}: run scripts/bench.sh (it builds everything)")
             return 1
@@ -806,21 +892,26 @@ def main(argv: list[str] | None = None) -> int:
     pin = not args.no_pin and os.cpu_count() and os.cpu_count() >= 2
     args.no_pin = not pin
     try:
-        up_proc, up = start_upstream(work, "upstream", "1" if pin else None)
-        spaced_proc, spaced = start_upstream(work, "upstream-spaced", "1" if pin else None, gap_ms=1)
+        cpu = "1" if pin else None
+        up_proc, up = start_upstream(work, "upstream", cpu)
+        spaced_proc, spaced = start_upstream(work, "upstream-spaced", cpu, gap_ms=1)
+        delay_proc, delay = start_upstream(work, "upstream-delay", cpu, delay_ms=args.delay_ms)
+        ups = {"up": up, "spaced": spaced, "delay": delay}
         run = {
             "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
                        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
             "versions": versions(args.envoy, args.litellm),
-            "command": "scripts/bench.sh " + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": args.command or "scripts/bench.py " + " ".join(
+                sys.argv[1:] if argv is None else argv),
             "duration": args.duration, "reps": args.reps, "no_pin": args.no_pin,
+            "delay_ms": args.delay_ms,
             "by_concurrency": {},
         }
         for conc in concs:
-            run["by_concurrency"][str(conc)] = one_concurrency(args, args.envoy, conc, work, up, spaced)
-        up_proc.stop()
-        spaced_proc.stop()
+            run["by_concurrency"][str(conc)] = one_concurrency(args, args.envoy, conc, work, ups)
+        for p in (up_proc, spaced_proc, delay_proc):
+            p.stop()
     finally:
         for p in list(LIVE):
             p.stop()

@@ -56,4 +56,5 @@ fi
 if ((save)); then
     args+=(--out-md "$TOLLGATE_ROOT/BENCHMARKS.md" --out-json "$TOLLGATE_ROOT/BENCHMARKS.json")
 fi
-exec "$TOLLGATE_VENV/bin/python" "$TOLLGATE_ROOT/scripts/bench.py" --envoy "$(envoy_path)" "${args[@]}"
+exec "$TOLLGATE_VENV/bin/python" "$TOLLGATE_ROOT/scripts/bench.py" --envoy "$(envoy_path)" \
+    --command "scripts/bench.sh $*" "${args[@]}"

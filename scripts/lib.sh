@@ -10,6 +10,7 @@ TOLLGATE_VENV="$TOLLGATE_ROOT/.venv"
 TOLLGATE_CLI="$TOLLGATE_TARGET/release/tollgate"
 TOLLGATE_MOCK="$TOLLGATE_TARGET/release/tollgate-mock"
 TOLLGATE_WASM="$TOLLGATE_TARGET/wasm32-wasip1/release/tollgate_wasm.wasm"
+TOLLGATE_FLOOR_WASM="$TOLLGATE_TARGET/wasm32-wasip1/release/tollgate_bench_floor.wasm"
 
 # Progress goes to stderr so helpers that print a value (envoy_path) stay clean.
 say() { printf '==> %s\n' "$*" >&2; }
@@ -70,7 +71,7 @@ build_all() {
     say "building tollgate-cli and tollgate-mock (release)"
     (cd "$TOLLGATE_ROOT" && cargo build --release -p tollgate-cli -p tollgate-mock) || return 1
     say "building tollgate-wasm (wasm32-wasip1, release)"
-    (cd "$TOLLGATE_ROOT" && cargo build --release -p tollgate-wasm --target wasm32-wasip1)
+    (cd "$TOLLGATE_ROOT" && cargo build --release -p tollgate-wasm -p tollgate-bench-floor --target wasm32-wasip1)
 }
 
 # Prints a TCP port that was free a moment ago on 127.0.0.1 (the kernel picks

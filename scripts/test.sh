@@ -41,7 +41,7 @@ step "clippy (host)" cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (fuzzing harness)" \
     cargo clippy -p tollgate-core --features fuzzing --all-targets -- -D warnings
 step "clippy (wasm32-wasip1)" \
-    cargo clippy -p tollgate-wasm -p tollgate-core --target wasm32-wasip1 -- -D warnings
+    cargo clippy -p tollgate-wasm -p tollgate-core -p tollgate-bench-floor --target wasm32-wasip1 -- -D warnings
 # Release builds come before cargo test: the CLI's Envoy check loads the built
 # filter module, and on a fresh checkout nothing else has built it yet.
 step "release builds" build_all

@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::time::Instant;
+use tollgate_core::exchange::ResponsePlan;
 use tollgate_core::gateway::Env;
 use tollgate_core::keys::{KeyStore, MemStore, StoreError};
 use tollgate_core::spend::tap::{usage_from_body, TapFormat};
@@ -56,9 +57,16 @@ general_settings: {master_key: os.environ/M}
 "#;
 
 const BODY: &[u8] = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello in five words."}],"temperature":0.2,"max_tokens":16}"#;
+const BODY_CLAUDE: &[u8] = br#"{"model":"claude-haiku","messages":[{"role":"user","content":"Say hello in five words."}],"temperature":0.2,"max_tokens":16}"#;
 const ANSWER: &[u8] = br#"{"id":"chatcmpl-bench","object":"chat.completion","created":1733000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":13,"completion_tokens":9,"total_tokens":22}}"#;
 
+const ANTHROPIC_ANSWER: &[u8] = br#"{"id":"msg_bench","type":"message","role":"assistant","model":"claude-3-5-haiku-20241022","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":13,"output_tokens":9,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}"#;
+
 fn one(g: &Gateway, store: &Counting, token: &str, now: u64) {
+    one_to(g, store, token, now, BODY);
+}
+
+fn one_to(g: &Gateway, store: &Counting, token: &str, now: u64, body: &[u8]) {
     let mut random = |b: &mut [u8]| b.fill(7);
     let mut env = Env {
         store,
@@ -73,12 +81,15 @@ fn one(g: &Gateway, store: &Counting, token: &str, now: u64) {
         HeadersOutcome::ReadBody(p) => p,
         HeadersOutcome::Reply(r) => panic!("{} {}", r.status, String::from_utf8_lossy(&r.body)),
     };
-    let f = match g.on_request_body(&pending, BODY, &mut env) {
+    let f = match g.on_request_body(&pending, body, &mut env) {
         BodyOutcome::Forward(f) => f,
         BodyOutcome::Reply(r) => panic!("{} {}", r.status, String::from_utf8_lossy(&r.body)),
     };
     let ticket = f.ticket.expect("ticket");
-    let usage = usage_from_body(TapFormat::OpenAiChat, ANSWER).map(|(u, _)| u);
+    let usage = match &f.plan {
+        ResponsePlan::Translate(t) => t.translate_body(200, ANTHROPIC_ANSWER).1,
+        ResponsePlan::Passthrough => usage_from_body(TapFormat::OpenAiChat, ANSWER).map(|(u, _)| u),
+    };
     let (_record, _spend) = g.settle(&ticket, usage, None, 200, store, now * 1000);
 }
 
@@ -130,6 +141,17 @@ fn main() {
             store.bytes.get() as f64 / rounds as f64,
         );
     }
+    let claude = BODY_CLAUDE;
+    let rounds = 20_000u64;
+    let start = Instant::now();
+    for i in 0..rounds {
+        one_to(&g, &store, &vkey, 1_800_000_000 + i / 1000, claude);
+    }
+    println!(
+        "{:<12} {:>6.2} µs/request natively (OpenAI chat -> Anthropic Messages and back)",
+        "translated",
+        start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+    );
     if std::env::var_os("BENCH_TRACE").is_some() {
         eprintln!("--- one virtual-key request:");
         one(&g, &store, &vkey, 1_800_000_100);
