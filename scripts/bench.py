@@ -126,10 +126,17 @@ LIVE: list[Proc] = []
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its reaped children, in seconds."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(fields[i]) for i in (11, 12)) / ticks
+    """CPU time of a process so far, in seconds: the scheduler's nanosecond count
+    summed over its threads (/proc/PID/task/*/schedstat), which resolves one
+    stream's work where utime/stime move in 10 ms ticks."""
+    total = 0
+    tasks = Path(f"/proc/{pid}/task")
+    for t in tasks.iterdir():
+        try:
+            total += int((t / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended between listing and reading
+    return total / 1e9
 
 
 def tree_pids(pid: int) -> list[int]:
@@ -476,13 +483,14 @@ class StreamClient:
 
 
 def run_stream(port: int, path: str, model: str, key: str | None, chunks: int,
-               requests: int) -> dict:
+               requests: int, proxy_pid: int | None = None) -> dict:
     client = StreamClient(port)
     body = {"model": model, "messages": PROMPT, "stream": True, "max_tokens": chunks,
             "stream_options": {"include_usage": True}}
     ttfts, crossings, totals = [], [], []
     try:
         client.request(path, body, key)  # warm-up
+        cpu_before = tree_cpu(proxy_pid) if proxy_pid else 0.0
         for _ in range(requests):
             t0 = time.perf_counter_ns()
             first, cross = client.request(path, body, key)
@@ -492,9 +500,11 @@ def run_stream(port: int, path: str, model: str, key: str | None, chunks: int,
                                  f"expected {chunks}")
             ttfts.append(first)
             crossings.extend(cross)
+        cpu = (tree_cpu(proxy_pid) - cpu_before) * 1e6 / requests if proxy_pid else None
     finally:
         client.close()
     return {
+        "cpu_us_per_stream": cpu,
         "ttft_p50_us": statistics.median(ttfts),
         "chunk_p50_us": statistics.median(crossings),
         "chunk_p99_us": quantile(crossings, 0.99),
@@ -586,6 +596,15 @@ def derive(run: dict) -> dict:
                             vals.append(extra / n)
                     if vals:
                         entry["stream_burst_added_chunk_us"] = summarize(vals)
+                    cpu = []
+                    for r in rows:
+                        keys = (cell, base, f"{cell}_1", f"{base}_1")
+                        if all(r.get(k, {}).get("cpu_us_per_stream") is not None for k in keys):
+                            n = r[cell]["chunks"] - 1
+                            a_, b_, a1, b1 = (r[k]["cpu_us_per_stream"] for k in keys)
+                            cpu.append(((a_ - a1) - (b_ - b1)) / n)
+                    if cpu:
+                        entry["stream_burst_added_cpu_chunk_us"] = summarize(cpu)
         d["idle_rss_mb"] = data["idle_rss_mb"]
         d["end_rss_mb"] = data.get("end_rss_mb", {})
         out[conc] = d
@@ -609,7 +628,10 @@ def check_targets(derived: dict) -> dict:
 
     res["throughput_vs_plain"] = (across("throughput_vs_plain", min), 0.80, ">=")
     res["added_p50_us"] = (med(lim.get("added_p50_us")), 50.0, "<=")
-    chunk = med(one.get("anthropic", {}).get("stream_burst_added_chunk_us"))
+    # Judged on the proxy's CPU per chunk: wall time over a burst also moves with how
+    # the client's reads happen to batch the chunks.
+    anth = one.get("anthropic", {})
+    chunk = med(anth.get("stream_burst_added_cpu_chunk_us") or anth.get("stream_burst_added_chunk_us"))
     res["stream_chunk_us"] = (chunk, 5.0, "<")
     rss = one.get("idle_rss_mb", {})
     res["idle_rss_mb"] = ((rss["tollgate"] - rss["plain"]) if "tollgate" in rss and "plain" in rss
@@ -701,7 +723,9 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
         latency.append(lat)
         saturation.append(sat)
         if conc == 1 and args.stream_requests:
-            streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey, pin))
+            pids = {"plain": plain.pid, "master": gw.pid, "anthropic": gw.pid,
+                    "litellm": lite.pid if lite else None}
+            streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey, pin, pids))
     end = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
            "tollgate": tree_rss_mb(gw.pid)}
     if lite:
@@ -715,14 +739,14 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
 
 
 def stream_cells(args, pl_port: int, gw_port: int, lite_port: int | None, vkey: str,
-                 pin: bool) -> dict:
+                 pin: bool, pids: dict) -> dict:
     """Spaced streams (each chunk crosses alone) and bursts (back to back)."""
     if pin and hasattr(os, "sched_setaffinity"):
         # The client shares CPU 1 with the load generator and the upstream.
         before = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {1})
         try:
-            return stream_cells(args, pl_port, gw_port, lite_port, vkey, False)
+            return stream_cells(args, pl_port, gw_port, lite_port, vkey, False, pids)
         finally:
             os.sched_setaffinity(0, before)
     n, m = args.chunks, args.stream_requests
@@ -741,10 +765,11 @@ def stream_cells(args, pl_port: int, gw_port: int, lite_port: int | None, vkey: 
     for name, port, spaced_path, burst_path, model, key in targets:
         # tollgate and LiteLLM pick the spaced upstream by model group; plain Envoy by path.
         spaced_model = model + "-spaced" if name in ("master", "anthropic", "litellm") else model
+        pid = pids.get(name.split("_")[0])
         out["spaced"][name] = run_stream(port, spaced_path, spaced_model, key, spaced_n,
                                          max(2, m // 4))
-        out["burst"][name] = run_stream(port, burst_path, model, key, n, m)
-        out["burst"][f"{name}_1"] = run_stream(port, burst_path, model, key, 1, m)
+        out["burst"][name] = run_stream(port, burst_path, model, key, n, m, pid)
+        out["burst"][f"{name}_1"] = run_stream(port, burst_path, model, key, 1, m, pid)
     return out
 
 
@@ -816,8 +841,9 @@ def markdown(run: dict) -> str:
                 ("added_cpu_us_per_req", "added proxy CPU µs/req over plain Envoy", 1),
                 ("vs_litellm", "throughput / LiteLLM", 0),
                 ("stream_added_ttft_us", "stream: added time to first token µs", 0),
-                ("stream_added_chunk_us", "stream: added µs per chunk (spaced)", 1),
-                ("stream_burst_added_chunk_us", "stream: added µs per chunk (burst)", 2),
+                ("stream_added_chunk_us", "stream: added µs per chunk crossing (spaced)", 1),
+                ("stream_burst_added_chunk_us", "stream: added µs per chunk (burst, wall)", 2),
+                ("stream_burst_added_cpu_chunk_us", "stream: added proxy CPU µs per chunk (burst)", 2),
                 ("delay_throughput_vs_plain", "slow upstream: throughput / plain Envoy", 2),
                 ("delay_vs_litellm", "slow upstream: throughput / LiteLLM", 1)):
             row = [fmt(d.get(c, {}).get(metric), digits)

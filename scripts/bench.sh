@@ -38,11 +38,7 @@ if ((build)); then
     build_all
 fi
 ensure_venv
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (Debian package)"
-    (apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }) >&2 ||
-        die "could not install wrk"
-fi
+ensure_wrk
 if ((litellm)); then
     # A venv of its own: LiteLLM's dependency pins must not move the test venv's.
     if ! "$LITELLM_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('litellm') != '$LITELLM_VERSION')" 2>/dev/null; then

@@ -139,3 +139,23 @@ ensure_chromium() {
     fi
     [[ -n "$(chromium_path)" ]] || die "chromium installed but not found on PATH"
 }
+
+# wrk, the load generator of scripts/bench.sh and its test, from Debian's packages
+# (installed only when missing; apt-get update only when the first try fails).
+ensure_wrk() {
+    command -v wrk >/dev/null && return 0
+    command -v apt-get >/dev/null || die "wrk not found and no apt-get to install it"
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "installing wrk needs root (or sudo)"
+        sudo=(sudo)
+    fi
+    say "installing wrk (apt-get)"
+    local out
+    if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive sh -c \
+        'apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }' 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "apt-get could not install wrk"
+    fi
+    command -v wrk >/dev/null || die "wrk installed but not found on PATH"
+}

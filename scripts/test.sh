@@ -31,6 +31,8 @@ step "rust toolchain" ensure_rust
 step "python venv" ensure_venv
 # tests/test_ui.py drives the dashboard in headless Chromium (and fails without it).
 step "chromium" ensure_chromium
+# tests/test_bench_script.py runs a short benchmark with wrk.
+step "wrk" ensure_wrk
 ENVOY="$(envoy_path)"
 [[ -x "$ENVOY" ]] || die "Envoy binary not found at '$ENVOY'"
 
