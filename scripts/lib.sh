@@ -118,44 +118,34 @@ chromium_path() {
     return 0
 }
 
-# Debian's chromium for the dashboard test, installed only when no browser is
-# found (apt-get update once, then the package; sudo when not root).
-ensure_chromium() {
-    [[ -n "$(chromium_path)" ]] && return 0
-    command -v apt-get >/dev/null ||
-        die "no chromium found and no apt-get to install it: install chromium or set TOLLGATE_CHROMIUM"
+# apt_install PACKAGE: installs one Debian package quietly (apt-get update once
+# first; sudo when not root). apt's output is shown only when it fails.
+apt_install() {
+    command -v apt-get >/dev/null || die "$1 is missing and there is no apt-get to install it"
     local sudo=()
     if ((EUID != 0)); then
-        command -v sudo >/dev/null || die "installing chromium needs root (or sudo)"
+        command -v sudo >/dev/null || die "installing $1 needs root (or sudo)"
         sudo=(sudo)
     fi
-    say "installing chromium (apt-get)"
+    say "installing $1 (apt-get)"
     local out
-    # apt's output is shown only when it fails.
     if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive sh -c \
-        'apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium' 2>&1)"; then
+        "apt-get update -qq && apt-get install -y -qq --no-install-recommends $1" 2>&1)"; then
         printf '%s\n' "$out" >&2
-        die "apt-get could not install chromium"
+        die "apt-get could not install $1"
     fi
+}
+
+# Debian's chromium for the dashboard test, installed only when no browser is found.
+ensure_chromium() {
+    [[ -n "$(chromium_path)" ]] && return 0
+    apt_install chromium
     [[ -n "$(chromium_path)" ]] || die "chromium installed but not found on PATH"
 }
 
-# wrk, the load generator of scripts/bench.sh and its test, from Debian's packages
-# (installed only when missing; apt-get update only when the first try fails).
+# wrk, the load generator of scripts/bench.sh and its test, installed only when missing.
 ensure_wrk() {
     command -v wrk >/dev/null && return 0
-    command -v apt-get >/dev/null || die "wrk not found and no apt-get to install it"
-    local sudo=()
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null || die "installing wrk needs root (or sudo)"
-        sudo=(sudo)
-    fi
-    say "installing wrk (apt-get)"
-    local out
-    if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive sh -c \
-        'apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }' 2>&1)"; then
-        printf '%s\n' "$out" >&2
-        die "apt-get could not install wrk"
-    fi
+    apt_install wrk
     command -v wrk >/dev/null || die "wrk installed but not found on PATH"
 }
