@@ -9,7 +9,8 @@
 #   --no-litellm  skip LiteLLM (otherwise litellm[proxy] is installed into .venv-litellm)
 #   --save        append the report to BENCHMARKS.md and write BENCHMARKS.json
 #   driver options (scripts/bench.py --help): --duration 5 --reps 3 --connections 32
-#     --concurrency "1 2" --chunks 200 --stream-requests 40 --no-pin --check-targets
+#     --concurrency "1 2" --chunks 200 --stream-requests 40 --delay-ms 50
+#     --delay-connections 128 --wasm FILE --no-pin --check-targets
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
