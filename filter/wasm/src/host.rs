@@ -184,3 +184,58 @@ pub fn send_reply(status: u16, headers: &[(&str, String)], body: &[u8]) {
         log::error!("send_http_response failed: {s:?}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The host's encoding: count, (name size, value size) each, then the NUL-terminated bytes.
+    fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (k, v) in pairs {
+            out.extend((k.len() as u32).to_le_bytes());
+            out.extend((v.len() as u32).to_le_bytes());
+        }
+        for (k, v) in pairs {
+            out.extend(*k);
+            out.push(0);
+            out.extend(*v);
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn pairs_decode_in_order_with_lossy_text() {
+        let bytes = encode(&[
+            (b":path", b"/v1/chat/completions"),
+            (b"authorization", b"Bearer sk-\xff"),
+            (b"x-empty", b""),
+            (b"authorization", b"second"),
+        ]);
+        let h = Headers(parse_pairs(&bytes).unwrap());
+        assert_eq!(h.get(":path").as_deref(), Some("/v1/chat/completions"));
+        assert_eq!(
+            h.get("authorization").as_deref(),
+            Some("Bearer sk-\u{fffd}")
+        );
+        assert_eq!(h.get("x-empty").as_deref(), Some(""));
+        assert!(h.has("x-empty") && !h.has("x-missing"));
+        assert_eq!(parse_pairs(&[]).unwrap(), Vec::<(String, String)>::new());
+    }
+
+    #[test]
+    fn malformed_pairs_are_refused_not_read_past_their_end() {
+        let bytes = encode(&[(b"a", b"bc"), (b"d", b"e")]);
+        for cut in 1..bytes.len() - 1 {
+            assert_eq!(parse_pairs(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut huge = bytes.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(parse_pairs(&huge), None);
+        let mut long = bytes;
+        long[4..8].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(parse_pairs(&long), None);
+    }
+}
