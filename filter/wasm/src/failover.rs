@@ -87,7 +87,7 @@ impl Http {
         let Some(count) = self.response.get("x-envoy-attempt-count") else {
             return;
         };
-        let attempts = count.parse::<u32>().ok().unwrap_or(1);
+        let attempts = count.parse::<u32>().unwrap_or(1);
         // Not for the client: it describes Envoy, and x-litellm-attempted-retries says it.
         host::set_header(MapType::HttpResponseHeaders, "x-envoy-attempt-count", None);
         let extra = attempts.saturating_sub(1);

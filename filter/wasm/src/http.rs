@@ -157,7 +157,9 @@ impl Http {
             now_ms,
         );
         crate::metrics::settled(self, &record, ttft_ms);
-        let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
+        if !json.is_empty() {
+            let _ = proxy_wasm::hostcalls::set_property(vec!["tollgate_spend"], Some(&json));
+        }
         Some((record.spend_micros, key_spend))
     }
 

@@ -129,18 +129,23 @@ pub fn settled(http: &Http, record: &SpendRecord, ttft_ms: Option<u64>) {
     let labels = metrics::settled_labels(&s);
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        if !r.settled.contains_key(&labels) {
-            let series: Vec<(Option<u32>, Type)> = metrics::settled(&s)
-                .iter()
-                .map(|u| (r.id(u), u.kind))
-                .collect();
-            r.settled.insert(labels.clone(), series);
-        }
         if let Some(series) = r.settled.get(&labels) {
             for ((id, kind), value) in series.iter().zip(metrics::settled_values(&s)) {
                 update(*id, *kind, value, "settled series");
             }
+            return;
         }
+        // First request with these labels: name the series, define them, remember the ids.
+        let updates = metrics::settled(&s);
+        let series: Vec<(Option<u32>, Type)> = updates
+            .iter()
+            .map(|u| {
+                let id = r.id(u);
+                update(id, u.kind, u.value, &u.name);
+                (id, u.kind)
+            })
+            .collect();
+        r.settled.insert(labels, series);
     });
 }
 

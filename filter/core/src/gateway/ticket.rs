@@ -180,7 +180,7 @@ impl Gateway {
     }
 
     /// [`Gateway::settle`], also returning the record as the JSON the spend log
-    /// keeps (encoded once, for the log and the access log).
+    /// keeps (encoded once, for the log and the access log; empty if encoding failed).
     pub fn settle_encoded(
         &self,
         ticket: &Ticket,
@@ -243,16 +243,20 @@ impl Gateway {
             status,
             stream: ticket.stream,
         };
-        // Encoding a plain struct of strings and numbers cannot fail.
-        let json = serde_json::to_vec(&record).unwrap_or_default();
         // The access log still carries the record if the ring write lost its retries.
-        let kept = match json.is_empty() {
-            true => Err(ApiError::internal(500, "the record could not be encoded")),
-            false => spend::ring::append_encoded(store, &json, self.config.spend_log_size),
+        let json = match serde_json::to_vec(&record) {
+            Ok(json) => {
+                let kept = spend::ring::append_encoded(store, &json, self.config.spend_log_size);
+                if let Err(e) = kept {
+                    log::warn!("spend record not kept in the ring: {}", e.message);
+                }
+                json
+            }
+            Err(e) => {
+                log::warn!("spend record could not be encoded: {e}");
+                Vec::new()
+            }
         };
-        if let Err(e) = kept {
-            log::warn!("spend record not kept in the ring: {}", e.message);
-        }
         (record, key_spend, json)
     }
 }

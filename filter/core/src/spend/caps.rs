@@ -78,9 +78,18 @@ struct Caps {
 
 /// [`super::max_output_tokens`] of a request body: None when the body is not JSON.
 pub fn max_output_tokens_of(body: &[u8], default: u64) -> Option<u64> {
+    // Odd shapes (a duplicate field, a non-object generationConfig, a non-object
+    // body) take the general path, so both always agree.
+    let general = || {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .map(|v| super::max_output_tokens(&v, default))
+    };
     // A derived struct also reads a JSON array positionally; only objects go typed.
-    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    match serde_json::from_slice::<Caps>(if object { body } else { b"" }) {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return general();
+    }
+    match serde_json::from_slice::<Caps>(body) {
         Ok(c) => Some(
             [
                 c.max_tokens.0,
@@ -95,11 +104,7 @@ pub fn max_output_tokens_of(body: &[u8], default: u64) -> Option<u64> {
             .max()
             .unwrap_or(default),
         ),
-        // Odd shapes (a duplicate field, a non-object generationConfig, a
-        // non-object body) take the general path, so both always agree.
-        Err(_) => serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .map(|v| super::max_output_tokens(&v, default)),
+        Err(_) => general(),
     }
 }
 
