@@ -31,10 +31,6 @@ pub struct Calling {
     timeout_ms: u64,
 }
 
-fn now_ms() -> u64 {
-    host::now_nanos() / 1_000_000
-}
-
 impl Http {
     /// At the routed answer's headers: counts Envoy's own retries, records the
     /// outcome for the breaker, and holds a failure that failover may replace.
@@ -56,15 +52,15 @@ impl Http {
             match failover::classify(status, details.as_deref(), retry_after.as_deref(), b"") {
                 Some(f) => {
                     let store = &crate::store::SharedData;
-                    let opened = self
-                        .gateway
-                        .record_failure(&self.deployment, &f, now_ms(), store);
+                    let opened =
+                        self.gateway
+                            .record_failure(&self.deployment, &f, self.now_ms(), store);
                     crate::metrics::failed(&self.gateway, &self.deployment, f.kind, opened);
                 }
                 None => self.gateway.record_success(
                     &self.deployment,
                     self.probe,
-                    now_ms(),
+                    self.now_ms(),
                     &crate::store::SharedData,
                 ),
             }
@@ -113,7 +109,7 @@ impl Http {
             let opened = self.gateway.record_failure(
                 &self.deployment,
                 &failure,
-                now_ms(),
+                self.now_ms(),
                 &crate::store::SharedData,
             );
             crate::metrics::failed(&self.gateway, &self.deployment, failure.kind, opened);
@@ -135,15 +131,16 @@ impl Http {
         if let Some(f) = &failure {
             crate::metrics::failed(&self.gateway, &self.deployment, f.kind, false);
         }
+        let (now, now_ms) = (self.now_secs(), self.now_ms());
         let next = match (failure, self.failover.as_mut()) {
             (Some(f), Some(fo)) => {
                 let mut random = crate::store::fill_random;
                 let env = Env {
                     store: &crate::store::SharedData,
-                    now: host::now_secs(),
+                    now,
                     random: &mut random,
                     pick: self.rng.next_u64(),
-                    now_ms: now_ms(),
+                    now_ms,
                 };
                 self.gateway.next_attempt(fo, &f, &env)
             }
@@ -178,14 +175,15 @@ impl Http {
                 Duration::from_millis(c.timeout_ms),
             );
             if sent.is_ok() {
+                let now_ms = self.now_ms();
                 if let Some(t) = &mut self.ticket {
                     let store = &crate::store::SharedData;
-                    self.gateway.reroute(t, c.deployment_index, store, now_ms());
+                    self.gateway.reroute(t, c.deployment_index, store, now_ms);
                 }
                 self.calling = Some(Calling {
                     plan: c.plan,
                     secrets: c.secrets,
-                    started_ms: now_ms(),
+                    started_ms: now_ms,
                     timeout_ms: c.timeout_ms,
                 });
                 return Action::Pause;
@@ -199,6 +197,7 @@ impl Http {
     }
 
     fn next_after(&mut self, f: &Failure) -> Next {
+        let (now, now_ms) = (self.now_secs(), self.now_ms());
         let Some(fo) = self.failover.as_mut() else {
             return Next::GiveUp;
         };
@@ -206,10 +205,10 @@ impl Http {
         let mut random = crate::store::fill_random;
         let env = Env {
             store: &crate::store::SharedData,
-            now: host::now_secs(),
+            now,
             random: &mut random,
             pick: self.rng.next_u64(),
-            now_ms: now_ms(),
+            now_ms,
         };
         self.gateway.next_attempt(fo, f, &env)
     }
@@ -239,7 +238,8 @@ impl Http {
             return;
         };
         if num_headers == 0 {
-            let timed_out = now_ms().saturating_sub(calling.started_ms) + 50 >= calling.timeout_ms;
+            let timed_out =
+                self.now_ms().saturating_sub(calling.started_ms) + 50 >= calling.timeout_ms;
             let f = failover::no_response(timed_out);
             return self.after_failed_callout(calling, &f, None);
         }
@@ -297,7 +297,7 @@ impl Http {
                 self.gateway.record_success(
                     &fo.deployment,
                     fo.probe,
-                    now_ms(),
+                    self.now_ms(),
                     &crate::store::SharedData,
                 );
             }
@@ -375,9 +375,9 @@ impl Http {
             .failover
             .as_ref()
             .map_or(self.deployment.clone(), |fo| fo.deployment.clone());
-        let opened = self
-            .gateway
-            .record_failure(&dep, &f, now_ms(), &crate::store::SharedData);
+        let opened =
+            self.gateway
+                .record_failure(&dep, &f, self.now_ms(), &crate::store::SharedData);
         crate::metrics::failed(&self.gateway, &dep, f.kind, opened);
     }
 }

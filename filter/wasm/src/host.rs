@@ -19,11 +19,6 @@ pub fn now_nanos() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Seconds since the epoch (0 if the host refuses).
-pub fn now_secs() -> u64 {
-    now_nanos() / 1_000_000_000
-}
-
 /// A header value from the given map; bytes that are not UTF-8 become U+FFFD.
 ///
 /// Header values may carry any byte from 0x80 up (obs-text). The SDK's string

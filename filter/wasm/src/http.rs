@@ -65,6 +65,9 @@ pub struct Http {
     overhead_ns: u64,
     /// When the running callback started (0: none running).
     callback_start: u64,
+    /// The clock as the running callback (or on_log) started, in Unix ns: the one
+    /// time read everything in a callback shares (each read is a host call).
+    clock_ns: u64,
     /// Unix ms the request was forwarded (the duration metric's start).
     pub(crate) started_ms: u64,
     /// The client's request headers, read once when they arrived.
@@ -95,6 +98,7 @@ impl Http {
             call_id: String::new(),
             overhead_ns: 0,
             callback_start: 0,
+            clock_ns: 0,
             started_ms: 0,
             request: host::Headers::default(),
             response: host::Headers::default(),
@@ -120,10 +124,10 @@ impl Http {
         let mut random = fill_random;
         let mut env = Env {
             store: &SharedData,
-            now: host::now_secs(),
+            now: self.now_secs(),
             random: &mut random,
             pick: self.rng.next_u64(),
-            now_ms: host::now_nanos() / 1_000_000,
+            now_ms: self.now_ms(),
         };
         match self.gateway.on_request_body(&pending, &body, &mut env) {
             BodyOutcome::Reply(r) => {
@@ -139,7 +143,7 @@ impl Http {
     /// Settles limits and budget, records spend; returns the key's period spend.
     pub(crate) fn settle(&mut self) -> Option<(u64, u64)> {
         let ticket = self.ticket.take()?;
-        let now_ms = host::now_nanos() / 1_000_000;
+        let now_ms = self.now_ms();
         let ttft_ms = ticket
             .first_byte_ms
             .map(|t| t.saturating_sub(ticket.start_ms));
@@ -170,8 +174,9 @@ impl Http {
             fo.keep_client_headers(&|n| request.get(n));
         }
         self.ticket = f.ticket.clone();
+        let now_ms = self.now_ms();
         if let Some(t) = &mut self.ticket {
-            t.start_ms = host::now_nanos() / 1_000_000;
+            t.start_ms = now_ms;
             self.started_ms = t.start_ms;
         }
         if let Some(body) = &f.body {
@@ -249,6 +254,7 @@ impl HttpContext for Http {
     fn on_log(&mut self) {
         // Disconnects, resets and timeouts end here without a body end: the slot and
         // the reservation are still released.
+        self.clock_ns = host::now_nanos();
         self.note_broken_stream();
         self.settle();
         crate::metrics::finished(self);
@@ -259,10 +265,28 @@ impl Http {
     /// Runs one callback, adding its time to the gateway's own overhead.
     fn timed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         self.callback_start = host::now_nanos();
+        self.clock_ns = self.callback_start;
         let out = f(self);
         self.overhead_ns += host::now_nanos().saturating_sub(self.callback_start);
         self.callback_start = 0;
         out
+    }
+
+    /// Unix ms of the running callback's clock (read now outside a callback).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now_ns() / 1_000_000
+    }
+
+    /// Unix seconds of the running callback's clock.
+    pub(crate) fn now_secs(&self) -> u64 {
+        self.now_ns() / 1_000_000_000
+    }
+
+    fn now_ns(&self) -> u64 {
+        match self.clock_ns {
+            0 => host::now_nanos(),
+            t => t,
+        }
     }
 
     /// Time spent in the gateway so far (the running callback included), in ms.
@@ -296,10 +320,10 @@ impl Http {
         let mut random = fill_random;
         let mut env = Env {
             store: &SharedData,
-            now: host::now_secs(),
+            now: self.now_secs(),
             random: &mut random,
             pick: self.rng.next_u64(),
-            now_ms: host::now_nanos() / 1_000_000,
+            now_ms: self.now_ms(),
         };
         let request = &self.request;
         match self
@@ -350,7 +374,17 @@ impl Http {
             return Action::Continue;
         }
         self.response = host::Headers::read(MapType::HttpResponseHeaders);
-        self.code_details = host::property(&["response", "code_details"]);
+        // Only Envoy's own replies (all errors) carry details other than via_upstream,
+        // and a property read is one of the dearer host calls: a 2xx skips it.
+        let success = self
+            .response
+            .get(":status")
+            .is_some_and(|s| s.starts_with('2'));
+        self.code_details = if success {
+            None
+        } else {
+            host::property(&["response", "code_details"])
+        };
         if let Some(action) = self.check_routed(end_of_stream) {
             return action;
         }
@@ -415,8 +449,9 @@ impl Http {
 
     /// Handles body bytes of a routed answer.
     pub(crate) fn respond_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let now_ms = self.now_ms();
         if let (Some(t), true) = (self.ticket.as_mut(), body_size > 0) {
-            t.first_byte(|| host::now_nanos() / 1_000_000);
+            t.first_byte(|| now_ms);
         }
         let State::Forwarded { body, held, .. } = &mut self.state else {
             return Action::Continue;

@@ -30,13 +30,55 @@ pub enum TapFormat {
 /// Usage and response id of a whole JSON body (a Gemini JSON-array stream
 /// included); None when it is not JSON or reports no usage.
 pub fn usage_from_body(format: TapFormat, body: &[u8]) -> Option<(Usage, Option<String>)> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    // Most of a body is content the tap never reads; skipping it is cheaper than
+    // building it into a Value (a duplicate field falls back to the full parse).
+    // Only for an object: serde would fill the struct from an array by position.
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let top = object.then(|| serde_json::from_slice::<TopFields>(body).ok());
+    let v = match top.flatten() {
+        Some(top) => top.into_value(),
+        None => serde_json::from_slice(body).ok()?,
+    };
     let mut c = Capture::default();
     match &v {
         Value::Array(items) => items.iter().for_each(|i| c.absorb(format, i)),
         _ => c.absorb(format, &v),
     }
     c.usage.map(|u| (u, c.id))
+}
+
+/// The top-level fields [`Capture::absorb`] reads, whatever the format.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopFields {
+    id: Option<Value>,
+    usage: Option<Value>,
+    response: Option<Value>,
+    message: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    response_id: Option<Value>,
+    usage_metadata: Option<Value>,
+}
+
+impl TopFields {
+    fn into_value(self) -> Value {
+        let fields = [
+            ("id", self.id),
+            ("usage", self.usage),
+            ("response", self.response),
+            ("message", self.message),
+            ("type", self.kind),
+            ("responseId", self.response_id),
+            ("usageMetadata", self.usage_metadata),
+        ];
+        Value::Object(
+            fields
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                .collect(),
+        )
+    }
 }
 
 /// What has been seen so far.

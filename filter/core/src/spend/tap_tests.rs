@@ -209,3 +209,42 @@ fn an_endless_event_makes_the_tap_stop_looking() {
     tap.finish();
     assert_eq!(tap.captured(), None);
 }
+
+#[test]
+fn whole_bodies_read_the_same_as_a_full_parse() {
+    let gemini_array = br#"[{"responseId":"g1","usageMetadata":{"promptTokenCount":3}},
+        {"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":5}}]"#;
+    let cases: [(TapFormat, &[u8], Option<&str>, u64); 5] = [
+        // A duplicate key makes the skipping parse refuse; the full one keeps the last.
+        (
+            TapFormat::OpenAiChat,
+            br#"{"id":"a","id":"b","usage":{"prompt_tokens":2,"completion_tokens":1}}"#,
+            Some("b"),
+            3,
+        ),
+        (
+            TapFormat::OpenAiChat,
+            br#" {"choices":[{"message":{"content":"{\"usage\":1}"}}],"usage":{"prompt_tokens":4,"completion_tokens":2},"id":"c"}"#,
+            Some("c"),
+            6,
+        ),
+        (TapFormat::Gemini, gemini_array, Some("g1"), 8),
+        (
+            TapFormat::Anthropic,
+            br#"{"type":"message","id":"m","usage":{"input_tokens":2,"output_tokens":2}}"#,
+            Some("m"),
+            4,
+        ),
+        (
+            TapFormat::OpenAiResponses,
+            br#"{"id":"r","usage":{"input_tokens":1,"output_tokens":1},"output":[]}"#,
+            Some("r"),
+            2,
+        ),
+    ];
+    for (format, body, id, total) in cases {
+        let (usage, got) = usage_from_body(format, body).unwrap();
+        assert_eq!(got.as_deref(), id, "{format:?}");
+        assert_eq!(usage.total(), total, "{format:?}");
+    }
+}
