@@ -10,6 +10,9 @@ client. Cells, per repetition, back to back:
 - plain    plain Envoy
 - floor    plain Envoy plus a proxy-wasm filter that does nothing
            (filter/bench-floor): what any wasm filter costs before it works
+- bodies   the same filter holding and reading the request and the response
+           body, as any gateway routing on the JSON and pricing the usage must:
+           the ceiling for such a filter on this machine
 - master   tollgate, master key: auth, routing, spend records, metrics
 - limits   tollgate, a virtual key with rpm/tpm/parallel limits and a budget:
            everything on (the configuration the targets are judged on)
@@ -259,9 +262,11 @@ def render(workdir: Path, config: str, port: int, admin: int) -> Path:
 
 
 def plain_bootstrap(tollgate: Path, dst: Path, port: int, admin: int, up: str,
-                    spaced: str, delay: str | None = None, floor: Path | None = None) -> None:
+                    spaced: str, delay: str | None = None, floor: Path | None = None,
+                    floor_mode: str = "pass") -> None:
     """The same bootstrap without the filter: one route per upstream, by path prefix.
-    With `floor`, the wasm filter stays (same VM settings) but runs that module."""
+    With `floor`, the wasm filter stays (same VM settings) but runs that module,
+    configured with `floor_mode` ("pass", or "bodies" to hold and read both bodies)."""
     import yaml
 
     b = yaml.safe_load(tollgate.read_text())
@@ -278,6 +283,9 @@ def plain_bootstrap(tollgate: Path, dst: Path, port: int, admin: int, up: str,
                 vm = f["typed_config"]["config"]["vm_config"]
                 vm["code"] = {"local": {"filename": str(floor)}}
                 vm["vm_id"] = "bench-floor"
+                f["typed_config"]["config"]["configuration"] = {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": floor_mode}
     clusters = b["static_resources"]["clusters"]
 
     def cluster_for(url: str) -> str:
@@ -547,7 +555,7 @@ def derive(run: dict) -> dict:
     for conc, data in run["by_concurrency"].items():
         lat, sat, streams = data["latency"], data["saturation"], data.get("stream", [])
         d: dict = {}
-        for cell in ("floor", "master", "limits", "anthropic", "litellm"):
+        for cell in ("floor", "bodies", "master", "limits", "anthropic", "litellm"):
             if not any(cell in r for r in sat):
                 continue
             d[cell] = {
@@ -557,7 +565,7 @@ def derive(run: dict) -> dict:
                 "added_cpu_us_per_req": summarize(
                     ratios(sat, cell, "plain", "cpu_us_per_req", "sub")),
             }
-        for cell in ("plain", "floor", "master", "limits", "anthropic", "litellm"):
+        for cell in ("plain", "floor", "bodies", "master", "limits", "anthropic", "litellm"):
             if any(cell in r for r in lat) and any("direct" in r for r in lat):
                 d.setdefault(cell, {})["added_p50_over_direct_us"] = summarize(
                     ratios(lat, cell, "direct", "p50_us", "sub"))
@@ -620,12 +628,21 @@ def check_targets(derived: dict) -> dict:
     def med(entry: dict | None) -> float | None:
         return entry["median"] if entry else None
 
-    def across(metric: str, pick) -> float | None:
-        """The worst per-worker-count median of a `limits` comparison."""
-        vals = [med(derived[c].get("limits", {}).get(metric)) for c in derived]
+    def across(metric: str, pick, cell: str = "limits") -> float | None:
+        """The worst per-worker-count median of a cell's comparison."""
+        vals = [med(derived[c].get(cell, {}).get(metric)) for c in derived]
         vals = [v for v in vals if v is not None]
         return pick(vals) if vals else None
 
+    # What the bodies floor (a filter that only holds and reads both bodies) reaches
+    # on the same measure: no body-reading wasm filter can do better here.
+    rss = one.get("idle_rss_mb", {})
+    ceiling = {
+        "throughput_vs_plain": across("throughput_vs_plain", min, "bodies"),
+        "added_p50_us": med(one.get("bodies", {}).get("added_p50_us")),
+        "idle_rss_mb": (rss["bodies"] - rss["plain"]) if "bodies" in rss and "plain" in rss
+        else None,
+    }
     res["throughput_vs_plain"] = (across("throughput_vs_plain", min), 0.80, ">=")
     res["added_p50_us"] = (med(lim.get("added_p50_us")), 50.0, "<=")
     # Judged on the proxy's CPU per chunk: wall time over a burst also moves with how
@@ -633,7 +650,6 @@ def check_targets(derived: dict) -> dict:
     anth = one.get("anthropic", {})
     chunk = med(anth.get("stream_burst_added_cpu_chunk_us") or anth.get("stream_burst_added_chunk_us"))
     res["stream_chunk_us"] = (chunk, 5.0, "<")
-    rss = one.get("idle_rss_mb", {})
     res["idle_rss_mb"] = ((rss["tollgate"] - rss["plain"]) if "tollgate" in rss and "plain" in rss
                           else None, 30.0, "<=")
     res["vs_litellm"] = (across("vs_litellm", min), 50.0, ">=")
@@ -642,7 +658,7 @@ def check_targets(derived: dict) -> dict:
         met = None if value is None else (value >= bound if op == ">=" else
                                           value <= bound if op == "<=" else value < bound)
         out[name] = {"value": value, "bound": bound, "op": op, "met": met,
-                     "what": TARGETS[name]}
+                     "what": TARGETS[name], "bodies_floor": ceiling.get(name)}
     return out
 
 
@@ -654,19 +670,24 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
     proxy_cpu, load_cpu = ("0", "1") if pin else (None, None)
     threads = 1 if conc == 1 else 2
     gw_port, gw_admin, pl_port, pl_admin, fl_port, fl_admin = (free_port() for _ in range(6))
+    bo_port, bo_admin = free_port(), free_port()
     cdir = work / f"c{conc}"
     cdir.mkdir()
     up = ups["up"]
     boot = render(cdir, TOLLGATE_CONFIG.format(**ups), gw_port, gw_admin)
-    plain_boot, floor_boot = cdir / "plain.yaml", cdir / "floor.yaml"
+    plain_boot, floor_boot, bodies_boot = (cdir / f"{n}.yaml" for n in ("plain", "floor", "bodies"))
     plain_bootstrap(boot, plain_boot, pl_port, pl_admin, up, ups["spaced"], ups["delay"])
     plain_bootstrap(boot, floor_boot, fl_port, fl_admin, up, ups["spaced"], ups["delay"],
                     floor=FLOOR_WASM)
+    plain_bootstrap(boot, bodies_boot, bo_port, bo_admin, up, ups["spaced"], ups["delay"],
+                    floor=FLOOR_WASM, floor_mode="bodies")
     gw = start_envoy(envoy, f"tollgate-c{conc}", boot, cdir, gw_port, gw_admin, conc, proxy_cpu)
     plain = start_envoy(envoy, f"plain-c{conc}", plain_boot, cdir, pl_port, pl_admin, conc,
                         proxy_cpu)
     floor = start_envoy(envoy, f"floor-c{conc}", floor_boot, cdir, fl_port, fl_admin, conc,
                         proxy_cpu)
+    bodies = start_envoy(envoy, f"bodies-c{conc}", bodies_boot, cdir, bo_port, bo_admin, conc,
+                         proxy_cpu)
     lite = None
     lite_port = None
     if args.litellm:
@@ -680,6 +701,7 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
         "direct": (up, None, "gpt-4o-mini", None),
         "plain": (pl_url, plain, "gpt-4o-mini", None),
         "floor": (f"http://127.0.0.1:{fl_port}", floor, "gpt-4o-mini", None),
+        "bodies": (f"http://127.0.0.1:{bo_port}", bodies, "gpt-4o-mini", None),
         "master": (gw_url, gw, "gpt-4o-mini", MASTER_KEY),
         "limits": (gw_url, gw, "gpt-4o-mini", vkey),
         "anthropic": (gw_url, gw, "claude-haiku", vkey),
@@ -700,7 +722,7 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
     for name, (url, p, _, _) in cells.items():
         run_wrk(url, scripts[name], 4, 1, 1, None, load_cpu)
     idle = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
-            "tollgate": tree_rss_mb(gw.pid)}
+            "bodies": tree_rss_mb(bodies.pid), "tollgate": tree_rss_mb(gw.pid)}
     if lite:
         idle["litellm"] = tree_rss_mb(lite.pid)
 
@@ -727,10 +749,10 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
                     "litellm": lite.pid if lite else None}
             streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey, pin, pids))
     end = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
-           "tollgate": tree_rss_mb(gw.pid)}
+           "bodies": tree_rss_mb(bodies.pid), "tollgate": tree_rss_mb(gw.pid)}
     if lite:
         end["litellm"] = tree_rss_mb(lite.pid)
-    for p in (gw, plain, floor, lite):
+    for p in (gw, plain, floor, bodies, lite):
         if p:
             p.stop()
     return {"latency": latency, "saturation": saturation, "stream": streams,
@@ -801,7 +823,8 @@ def markdown(run: dict) -> str:
                   f"| cell | p50 µs @1 conn | p99 µs @1 conn | req/s @{data['connections']} conns "
                   "| p99 µs at saturation | proxy CPU µs/req | non-2xx |",
                   "|---|---|---|---|---|---|---|"]
-        for cell in ("direct", "plain", "floor", "master", "limits", "anthropic", "litellm"):
+        for cell in ("direct", "plain", "floor", "bodies", "master", "limits", "anthropic",
+                     "litellm"):
             if not any(cell in r for r in data["latency"]):
                 continue
             sat = data["saturation"]
@@ -831,8 +854,9 @@ def markdown(run: dict) -> str:
                     f"| {fmt(cell_median(sat, cell, 'cpu_us_per_req'), 1)} | {bad} |")
             lines.append("")
         d = run["derived"][conc]
-        lines += ["| comparison (pair by pair per repetition) | floor | master | limits | anthropic | litellm |",
-                  "|---|---|---|---|---|---|"]
+        compared = ("floor", "bodies", "master", "limits", "anthropic", "litellm")
+        lines += ["| comparison (pair by pair per repetition) | " + " | ".join(compared) + " |",
+                  "|---" * (len(compared) + 1) + "|"]
         for metric, label, digits in (
                 ("throughput_vs_plain", "throughput / plain Envoy", 2),
                 ("added_p50_us", "added p50 µs over plain Envoy @1 conn", 0),
@@ -846,19 +870,23 @@ def markdown(run: dict) -> str:
                 ("stream_burst_added_cpu_chunk_us", "stream: added proxy CPU µs per chunk (burst)", 2),
                 ("delay_throughput_vs_plain", "slow upstream: throughput / plain Envoy", 2),
                 ("delay_vs_litellm", "slow upstream: throughput / LiteLLM", 1)):
-            row = [fmt(d.get(c, {}).get(metric), digits)
-                   for c in ("floor", "master", "limits", "anthropic", "litellm")]
+            row = [fmt(d.get(c, {}).get(metric), digits) for c in compared]
             if all(v == "–" for v in row):
                 continue
             lines.append(f"| {label} | " + " | ".join(row) + " |")
         rss, end = d["idle_rss_mb"], d["end_rss_mb"]
         lines += ["", "Resident memory (MB), idle after warm-up / at the end of the run: " + ", ".join(
             f"{k} {rss[k]:.0f} / {end.get(k, 0):.0f}" for k in rss), ""]
-    lines += ["### Targets", "", "| target | measured | bound | met |", "|---|---|---|---|"]
+    lines += ["### Targets", "",
+              "The last column is what the bodies floor (no work but holding and reading "
+              "both bodies) reaches on the same measure in this run.", "",
+              "| target | measured | bound | met | bodies floor |", "|---|---|---|---|---|"]
     for name, t in run["targets"].items():
         value = "not measured" if t["value"] is None else f"{t['value']:.2f}"
         met = {True: "yes", False: "**no**", None: "–"}[t["met"]]
-        lines.append(f"| {t['what']} | {value} | {t['op']} {t['bound']:g} | {met} |")
+        floor = t.get("bodies_floor")
+        floor = "–" if floor is None else f"{floor:.2f}"
+        lines.append(f"| {t['what']} | {value} | {t['op']} {t['bound']:g} | {met} | {floor} |")
     return "\n".join(lines) + "\n"
 
 
