@@ -1,12 +1,10 @@
 //! Admission: checks and reserves every limit of one request in a fixed order, and
 //! gives back what it took when a later check refuses.
 
-use super::budget;
-use super::counter::{
-    slot_release, slot_take, window_add, window_adjust, window_used, Added, Busy,
-};
+use super::counter::{window_add, window_adjust, window_used, Added, Busy};
+use super::keystate::{self, Refused, Taken};
 use super::reject::{rate_headers, rate_limited, tightest, Limit, Usage};
-use super::{deployment_counter, key_counter, model_counter, parallel_key};
+use super::{deployment_counter, model_counter};
 use super::{Admission, LimitRequest};
 use crate::config::Deployment;
 use crate::error::ApiError;
@@ -14,8 +12,8 @@ use crate::keys::{KeyRecord, KeyStore};
 
 /// Something admission took and must give back if the request is refused.
 enum Undo {
-    Budget(u64),
-    Slot,
+    /// What the key's own record gave.
+    Key(Taken),
     /// Counter, window minute, amount.
     Window(String, u64, u64),
 }
@@ -34,7 +32,8 @@ impl From<Busy> for Stop<'_> {
 
 /// Checks and reserves everything for one request, atomically per counter, rolling back what it took if a later check fails.
 ///
-/// Order: key budget, max_parallel_requests, rpm, tpm, model rpm, model tpm, then the
+/// Order: key budget, max_parallel_requests, rpm, tpm (these four in one write of the
+/// key's record, all or none), model rpm, model tpm, then the
 /// deployment's rpm/tpm are counted (never refused here: routing skips full
 /// deployments with [`deployment_full`]; tpm is also counted without a limit when
 /// `count_deployment_tokens` asks for it).
@@ -101,45 +100,29 @@ fn admit_key<'r>(
     undo: &mut Vec<Undo>,
 ) -> Result<(), Stop<'r>> {
     let token = &key.token;
-    if key.max_budget.is_some() || key.budget_duration.is_some() || key.soft_budget.is_some() {
-        let r = budget::reserve(store, key, req.worst_cost_micros, req.now).map_err(Stop::Error)?;
-        if r.micros > 0 {
-            undo.push(Undo::Budget(r.micros));
-        }
-        adm.reserved_micros = r.micros;
-        adm.period_start = r.period_start;
-        adm.soft_budget_exceeded = r.soft_exceeded;
-    }
-    if let Some(max) = key.max_parallel_requests {
-        if slot_take(store, &parallel_key(token), max)?.is_err() {
-            return Err(Stop::Limit(Limit::Parallel(max)));
-        }
-        adm.parallel_slot = true;
-        undo.push(Undo::Slot);
-    }
     let (minute, est) = (adm.minute, req.est_tokens);
-    let group = req.group;
     let mut requests = None;
     let mut tokens = None;
-    if let Some(limit) = key.rpm_limit {
-        let used = count(
-            store,
-            key_counter(token, "rpm"),
-            minute,
-            1,
-            Some(limit),
-            undo,
-        )?
-        .map_err(|_| Stop::Limit(Limit::Rpm(limit)))?;
-        requests = tightest(requests, Some(Usage { limit, used }));
+    if keystate::limited(key) {
+        let taken = match keystate::admit(store, key, req.worst_cost_micros, est, req.now)? {
+            Ok(t) => t,
+            Err(Refused::Budget(e)) => return Err(Stop::Error(e)),
+            Err(Refused::Parallel(max)) => return Err(Stop::Limit(Limit::Parallel(max))),
+            Err(Refused::Rpm(limit)) => return Err(Stop::Limit(Limit::Rpm(limit))),
+            Err(Refused::Tpm(limit, used, est)) => {
+                return Err(Stop::Limit(Limit::Tpm(limit, used, est)))
+            }
+        };
+        adm.reserved_micros = taken.reserved.micros;
+        adm.period_start = taken.reserved.period_start;
+        adm.soft_budget_exceeded = taken.reserved.soft_exceeded;
+        adm.parallel_slot = taken.slot;
+        adm.key_tpm = taken.tpm.is_some();
+        requests = taken.rpm.map(|(_, u)| u);
+        tokens = taken.tpm.map(|(_, _, u)| u);
+        undo.push(Undo::Key(taken));
     }
-    if let Some(limit) = key.tpm_limit {
-        let counter = key_counter(token, "tpm");
-        let used = count(store, counter.clone(), minute, est, Some(limit), undo)?
-            .map_err(|used| Stop::Limit(Limit::Tpm(limit, used, est)))?;
-        adm.tpm_counters.push(counter);
-        tokens = tightest(tokens, Some(Usage { limit, used }));
-    }
+    let group = req.group;
     if let Some(&limit) = key.model_rpm_limit.get(group) {
         let counter = model_counter(token, group, "rpm");
         let used = count(store, counter, minute, 1, Some(limit), undo)?
@@ -182,8 +165,7 @@ fn count(
 fn rollback(store: &dyn KeyStore, token: Option<&str>, undo: Vec<Undo>) {
     for step in undo.into_iter().rev() {
         let done = match (&step, token) {
-            (Undo::Budget(micros), Some(t)) => budget::release(store, t, *micros),
-            (Undo::Slot, Some(t)) => slot_release(store, &parallel_key(t)),
+            (Undo::Key(taken), Some(t)) => keystate::rollback(store, t, taken),
             (Undo::Window(counter, minute, amount), _) => {
                 let delta = i64::try_from(*amount).unwrap_or(i64::MAX);
                 window_adjust(store, counter, *minute, -delta)
@@ -211,15 +193,22 @@ fn snapshot(
         })
     };
     let t = &key.token;
+    let own = keystate::read(store, t);
     let requests = tightest(
-        read(key_counter(t, "rpm"), key.rpm_limit),
+        key.rpm_limit.map(|limit| Usage {
+            limit,
+            used: own.rpm.used(minute),
+        }),
         read(
             model_counter(t, group, "rpm"),
             key.model_rpm_limit.get(group).copied(),
         ),
     );
     let tokens = tightest(
-        read(key_counter(t, "tpm"), key.tpm_limit),
+        key.tpm_limit.map(|limit| Usage {
+            limit,
+            used: own.tpm.used(minute),
+        }),
         read(
             model_counter(t, group, "tpm"),
             key.model_tpm_limit.get(group).copied(),

@@ -1,21 +1,17 @@
-//! Per-key spend and budget reservations, in one value per key.
+//! Per-key spend and budget reservations, kept in the key's limits record
+//! ([`super::keystate`]).
 //!
-//! The value holds the current period (start, next reset, the duration it was cut
+//! The state holds the current period (start, next reset, the duration it was cut
 //! with), the real spend in it, the worst-case cost reserved by requests in flight,
 //! and lifetime spend. Reservations belong to in-flight requests, not to a period:
 //! a period rollover resets the spend but keeps them, because those requests will be
 //! charged to the period they finish in.
 
-use super::counter::{rmw, Busy};
+use super::keystate;
 use super::period::period;
 use super::KeySpend;
 use crate::error::ApiError;
 use crate::keys::{KeyRecord, KeyStore};
-
-/// Store key of a key's budget state.
-pub fn budget_key(token: &str) -> String {
-    format!("tollgate/budget/key/{token}")
-}
 
 /// The stored budget state of one key. Period 0/0 means the spend never resets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,10 +32,7 @@ pub struct BudgetState {
 
 impl BudgetState {
     /// Parses `start:end:spent:reserved:total:duration`; a corrupt value starts over.
-    fn decode(bytes: Option<&[u8]>) -> BudgetState {
-        let text = bytes
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("");
+    pub(super) fn decode(text: &str) -> BudgetState {
         let mut parts = text.splitn(6, ':');
         let mut num = || parts.next().and_then(|p| p.parse::<u64>().ok());
         let (Some(period_start), Some(period_end), Some(spent), Some(reserved), Some(total)) =
@@ -58,7 +51,7 @@ impl BudgetState {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> String {
         format!(
             "{}:{}:{}:{}:{}:{}",
             self.period_start,
@@ -68,7 +61,6 @@ impl BudgetState {
             self.total,
             self.duration.as_deref().unwrap_or("")
         )
-        .into_bytes()
     }
 
     /// Moves to the period `duration` puts `now` in (an unparsable duration counts
@@ -103,8 +95,7 @@ impl BudgetState {
 
 /// The key's budget state as stored, without moving it to the current period.
 pub fn read_state(store: &dyn KeyStore, token: &str) -> BudgetState {
-    let stored = store.get(&budget_key(token));
-    BudgetState::decode(stored.as_ref().map(|(b, _)| b.as_slice()))
+    keystate::read(store, token).budget
 }
 
 /// USD as integer micro-USD; negative and non-finite amounts are 0.
@@ -139,70 +130,51 @@ pub struct Reserved {
     pub soft_exceeded: bool,
 }
 
-/// Reserves `worst` micro-USD against the key's max_budget in the current period.
-/// Refused (400 budget_exceeded) when nothing is left or `worst` does not fit.
-pub fn reserve(
-    store: &dyn KeyStore,
+/// Reserves `worst` micro-USD against the key's max_budget in the current period
+/// of `state`: Ok(what was taken, whether the state changed), or the refusal (400
+/// budget_exceeded) when nothing is left or `worst` does not fit.
+pub(super) fn reserve(
+    state: &mut BudgetState,
     key: &KeyRecord,
     worst: u64,
     now: u64,
-) -> Result<Reserved, ApiError> {
-    let max = key.max_budget.map(micros);
-    let soft = key.soft_budget.map(micros);
-    let outcome = rmw(store, &budget_key(&key.token), &mut |bytes| {
-        let mut state = BudgetState::decode(bytes);
-        let changed = state.sync(key.budget_duration.as_deref(), now);
-        let mut taken = 0;
-        if let Some(max) = max {
-            let committed = state.committed();
-            if committed >= max || committed.saturating_add(worst) > max {
-                return (None, Err(exceeded(committed, worst, max)));
-            }
-            taken = worst;
-            state.reserved = state.reserved.saturating_add(worst);
+) -> Result<(Reserved, bool), ApiError> {
+    let changed = state.sync(key.budget_duration.as_deref(), now);
+    let mut taken = 0;
+    if let Some(max) = key.max_budget.map(micros) {
+        let committed = state.committed();
+        if committed >= max || committed.saturating_add(worst) > max {
+            return Err(exceeded(committed, worst, max));
         }
-        let reserved = Reserved {
-            micros: taken,
-            period_start: state.period_start,
-            soft_exceeded: soft.is_some_and(|s| state.committed() >= s),
-        };
-        let write = (changed || taken > 0).then(|| state.encode());
-        (write, Ok(reserved))
-    });
-    outcome.map_err(Busy::into_error)?
+        taken = worst;
+        state.reserved = state.reserved.saturating_add(worst);
+    }
+    let reserved = Reserved {
+        micros: taken,
+        period_start: state.period_start,
+        soft_exceeded: key
+            .soft_budget
+            .map(micros)
+            .is_some_and(|s| state.committed() >= s),
+    };
+    Ok((reserved, changed || taken > 0))
 }
 
 /// Returns a reservation without charging anything (a later check refused the request).
-pub fn release(store: &dyn KeyStore, token: &str, micros: u64) -> Result<(), Busy> {
-    if micros == 0 {
-        return Ok(());
-    }
-    rmw(store, &budget_key(token), &mut |bytes| {
-        let mut state = BudgetState::decode(bytes);
-        state.reserved = state.reserved.saturating_sub(micros);
-        (Some(state.encode()), ())
-    })
+pub(super) fn release(state: &mut BudgetState, micros: u64) -> bool {
+    state.reserved = state.reserved.saturating_sub(micros);
+    micros > 0
 }
 
 /// Releases a reservation and charges the real cost to the current period (the one
-/// the stored duration puts `now` in). Returns the period spend after it.
-pub fn charge(
-    store: &dyn KeyStore,
-    token: &str,
-    reserved: u64,
-    cost: u64,
-    now: u64,
-) -> Result<u64, Busy> {
-    rmw(store, &budget_key(token), &mut |bytes| {
-        let mut state = BudgetState::decode(bytes);
-        let duration = state.duration.clone();
-        let changed = state.sync(duration.as_deref(), now);
-        state.reserved = state.reserved.saturating_sub(reserved);
-        state.spent = state.spent.saturating_add(cost);
-        state.total = state.total.saturating_add(cost);
-        let write = (changed || reserved > 0 || cost > 0).then(|| state.encode());
-        (write, state.spent)
-    })
+/// the stored duration puts `now` in); returns whether the state changed.
+pub(super) fn charge(state: &mut BudgetState, reserved: u64, cost: u64, now: u64) -> bool {
+    let duration = state.duration.clone();
+    let changed = state.sync(duration.as_deref(), now);
+    state.reserved = state.reserved.saturating_sub(reserved);
+    state.spent = state.spent.saturating_add(cost);
+    state.total = state.total.saturating_add(cost);
+    changed || reserved > 0 || cost > 0
 }
 
 /// The key's spend so far: (spend in the current budget period in micros, next reset

@@ -1,14 +1,16 @@
 //! Admission control for virtual keys and deployments, exact under concurrency.
 //!
 //! Every counter lives under a fixed store key (shared data never expires entries):
-//! one-minute windows store `minute:count` and restart when their minute has passed,
-//! the parallel gauge stores a count, the budget state stores its period inside the
-//! value. All changes are versioned read-modify-writes retried on conflict, so no
+//! one-minute windows store `minute:count` and restart when their minute has passed.
+//! A key's own parallel gauge, rpm and tpm windows and budget state share one record
+//! ([`keystate`]), so a request reads and writes it once to be admitted and once to
+//! be settled; per-model and per-deployment windows have their own. All changes are versioned read-modify-writes retried on conflict, so no
 //! worker loses another's increment. See docs/limits.md for the rules.
 
 mod admit;
 pub mod budget;
 pub mod counter;
+pub mod keystate;
 mod period;
 pub mod reject;
 mod settle;
@@ -40,6 +42,8 @@ pub struct Admission {
     pub period_start: u64,
     /// A max_parallel_requests slot is held.
     pub parallel_slot: bool,
+    /// The key's own tpm window counted the estimate (settlement corrects it).
+    pub key_tpm: bool,
     /// The tpm window counters this request was counted in (settlement corrects
     /// exactly these, and reads no counter it never touched).
     pub tpm_counters: Vec<String>,
@@ -81,11 +85,6 @@ pub struct KeySpend {
     pub reserved_micros: u64,
 }
 
-/// Store key of a key's rpm or tpm window (`what` is "rpm" or "tpm").
-pub fn key_counter(token: &str, what: &str) -> String {
-    format!("tollgate/rl/key/{token}/{what}")
-}
-
 /// Store key of a key's per-model-group rpm or tpm window.
 pub fn model_counter(token: &str, group: &str, what: &str) -> String {
     format!("tollgate/rl/key/{token}/model/{group}/{what}")
@@ -94,11 +93,6 @@ pub fn model_counter(token: &str, group: &str, what: &str) -> String {
 /// Store key of a deployment's rpm or tpm window.
 pub fn deployment_counter(id: &str, what: &str) -> String {
     format!("tollgate/rl/dep/{id}/{what}")
-}
-
-/// Store key of a key's parallel-request gauge.
-pub fn parallel_key(token: &str) -> String {
-    format!("tollgate/par/key/{token}")
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use super::support::{admit_at, dep, key, req, NOW};
 use crate::keys::{KeyStore, MemStore};
-use crate::limits::counter::slot_held;
-use crate::limits::{admit, key_counter, model_counter, parallel_key, settle};
+use crate::limits::keystate::{self, Window};
+use crate::limits::{admit, model_counter, settle};
 
 fn stored(store: &MemStore, counter: &str) -> String {
     String::from_utf8(store.get(counter).unwrap().0).unwrap()
@@ -26,10 +26,12 @@ fn rpm_window_rolls_over_at_the_utc_minute() {
     ] {
         assert_eq!(admit_at(&store, &k, 0, now).is_ok(), admitted, "at {now}");
     }
-    let counter = key_counter(&k.token, "rpm");
     assert_eq!(
-        stored(&store, &counter),
-        format!("{}:1", minute_start / 60 + 10)
+        keystate::read(&store, &k.token).rpm,
+        Window {
+            minute: minute_start / 60 + 10,
+            count: 1
+        }
     );
 }
 
@@ -49,7 +51,7 @@ fn zero_limits_refuse_everything() {
 fn tpm_reserves_the_estimate_and_settle_corrects_it() {
     let store = MemStore::default();
     let k = key(|k| k.tpm_limit = Some(1000));
-    let counter = key_counter(&k.token, "tpm");
+    let tpm = |s: &MemStore| keystate::read(s, &k.token).tpm.count;
     let a = admit_at(&store, &k, 600, NOW).unwrap();
     assert_eq!(a.est_tokens, 600);
     let e = admit_at(&store, &k, 600, NOW).unwrap_err();
@@ -60,20 +62,20 @@ fn tpm_reserves_the_estimate_and_settle_corrects_it() {
         e.message
     );
     settle(&store, &a, Some(100), 0, NOW + 5);
-    assert_eq!(window_count(&store, &counter), 100);
+    assert_eq!(tpm(&store), 100);
     let b = admit_at(&store, &k, 600, NOW).unwrap();
     // Using more than estimated is charged too, past the limit: the tokens were spent.
     settle(&store, &b, Some(1200), 0, NOW + 10);
-    assert_eq!(window_count(&store, &counter), 1300);
+    assert_eq!(tpm(&store), 1300);
     assert!(admit_at(&store, &k, 1, NOW + 10).is_err());
     // Unknown usage keeps the estimate; a later minute is not corrected.
     let next = NOW + 60;
     let c = admit_at(&store, &k, 300, next).unwrap();
     settle(&store, &c, None, 0, next);
-    assert_eq!(window_count(&store, &counter), 300);
+    assert_eq!(tpm(&store), 300);
     let d = admit_at(&store, &k, 300, next).unwrap();
     settle(&store, &d, Some(0), 0, next + 60);
-    assert_eq!(window_count(&store, &counter), 600);
+    assert_eq!(tpm(&store), 600);
 }
 
 fn window_count(store: &MemStore, counter: &str) -> u64 {
@@ -116,7 +118,7 @@ fn tpm_refusals() {
 fn parallel_slots_are_held_until_settled() {
     let store = MemStore::default();
     let k = key(|k| k.max_parallel_requests = Some(2));
-    let gauge = parallel_key(&k.token);
+    let held = |s: &MemStore| keystate::read(s, &k.token).parallel;
     let a = admit_at(&store, &k, 0, NOW).unwrap();
     let b = admit_at(&store, &k, 0, NOW).unwrap();
     assert!(a.parallel_slot && b.parallel_slot);
@@ -130,19 +132,19 @@ fn parallel_slots_are_held_until_settled() {
         "Rate limit exceeded for key 'sk-...wxyz': max_parallel_requests 2 reached"
     );
     assert_eq!(e.headers, vec![("retry-after", "1".to_string())]);
-    assert_eq!(slot_held(&store, &gauge), 2);
+    assert_eq!(held(&store), 2);
     settle(&store, &a, None, 0, NOW);
     let c = admit_at(&store, &k, 0, NOW).unwrap();
     for adm in [&b, &c, &c, &c] {
         settle(&store, adm, None, 0, NOW);
     }
-    assert_eq!(slot_held(&store, &gauge), 0, "never below zero");
+    assert_eq!(held(&store), 0, "never below zero");
     // Without a slot, settle leaves the gauge alone.
     admit_at(&store, &k, 0, NOW).unwrap();
     let mut slotless = c.clone();
     slotless.parallel_slot = false;
     settle(&store, &slotless, None, 0, NOW);
-    assert_eq!(slot_held(&store, &gauge), 1);
+    assert_eq!(held(&store), 1);
 }
 
 #[test]
@@ -175,8 +177,8 @@ fn model_limits_apply_to_their_group_only() {
         .get(&model_counter(&k.token, "claude", "rpm"))
         .is_none());
     assert!(
-        store.get(&key_counter(&k.token, "rpm")).is_none(),
-        "no counter without a limit"
+        store.get(&keystate::state_key(&k.token)).is_none(),
+        "no key record without a limit of the key's own"
     );
 }
 
@@ -198,10 +200,9 @@ fn a_refusal_gives_back_what_earlier_checks_took() {
     assert!(e.message.contains("model_tpm_limit 300"), "{}", e.message);
     let spend = crate::limits::key_spend(&store, &k, NOW);
     assert_eq!(spend.reserved_micros, 100_000);
-    assert_eq!(slot_held(&store, &parallel_key(&k.token)), 1);
+    let own = keystate::read(&store, &k.token);
+    assert_eq!((own.parallel, own.rpm.count, own.tpm.count), (1, 1, 200));
     for (counter, want) in [
-        (key_counter(&k.token, "rpm"), 1),
-        (key_counter(&k.token, "tpm"), 200),
         (model_counter(&k.token, "gpt-4o", "rpm"), 1),
         (model_counter(&k.token, "gpt-4o", "tpm"), 200),
         (crate::limits::deployment_counter("capped", "rpm"), 1),
@@ -209,5 +210,5 @@ fn a_refusal_gives_back_what_earlier_checks_took() {
         assert_eq!(window_count(&store, &counter), want, "{counter}");
     }
     settle(&store, &first, Some(200), 50_000, NOW);
-    assert_eq!(slot_held(&store, &parallel_key(&k.token)), 0);
+    assert_eq!(keystate::read(&store, &k.token).parallel, 0);
 }

@@ -3,8 +3,9 @@
 
 use super::support::{dep, key, req, Flaky, Racing, NOW};
 use crate::keys::{KeyRecord, KeyStore, MemStore};
-use crate::limits::counter::{slot_held, MAX_ATTEMPTS};
-use crate::limits::{admit, key_counter, key_spend, parallel_key, settle};
+use crate::limits::counter::MAX_ATTEMPTS;
+use crate::limits::keystate::{self, Window};
+use crate::limits::{admit, key_spend, settle};
 use std::cell::Cell;
 
 /// Worker A admits `attempts` requests through a store that, before each of its
@@ -63,8 +64,14 @@ fn rpm_counter_holds_exactly_the_admitted_requests() {
     let (admitted, mem) = race(&k, 20, 0, 0);
     // 20 by A, each raced by one of B's: 40 attempts under a limit of 50.
     assert_eq!(admitted, 40);
-    let value = String::from_utf8(mem.get(&key_counter(&k.token, "rpm")).unwrap().0).unwrap();
-    assert_eq!(value, format!("{}:40", NOW / 60));
+    let rpm = keystate::read(&mem, &k.token).rpm;
+    assert_eq!(
+        rpm,
+        Window {
+            minute: NOW / 60,
+            count: 40
+        }
+    );
 }
 
 #[test]
@@ -85,9 +92,11 @@ fn settlement_survives_conflicts() {
     assert!(store.refused.get() > 0);
     let spend = key_spend(&mem, &k, NOW);
     assert_eq!((spend.period_micros, spend.reserved_micros), (100_000, 0));
-    assert_eq!(slot_held(&mem, &parallel_key(&k.token)), 0);
-    let tpm = String::from_utf8(mem.get(&key_counter(&k.token, "tpm")).unwrap().0).unwrap();
-    assert_eq!(tpm, format!("{}:250", NOW / 60));
+    let own = keystate::read(&mem, &k.token);
+    assert_eq!(
+        (own.parallel, own.tpm.minute, own.tpm.count),
+        (0, NOW / 60, 250)
+    );
 }
 
 #[test]
@@ -99,15 +108,24 @@ fn a_counter_that_never_settles_gives_up_and_rolls_back() {
         k.rpm_limit = Some(10);
         k.tpm_limit = Some(1000);
     });
-    let store = Flaky::new(&mem, 0, Some(key_counter(&k.token, "tpm")));
+    // The key's record is taken first; the deployment's counter then never writes.
+    let counter = crate::limits::deployment_counter("capped", "rpm");
+    let store = Flaky::new(&mem, 0, Some(counter.clone()));
     let e = admit(&store, &req(Some(&k), &dep("capped"), 100, 100_000, NOW)).unwrap_err();
     assert_eq!((e.status, e.kind), (503, "server_error"));
     assert_eq!(store.refused.get(), MAX_ATTEMPTS);
     assert_eq!(key_spend(&mem, &k, NOW).reserved_micros, 0);
-    assert_eq!(slot_held(&mem, &parallel_key(&k.token)), 0);
-    let rpm = String::from_utf8(mem.get(&key_counter(&k.token, "rpm")).unwrap().0).unwrap();
-    assert_eq!(rpm, format!("{}:0", NOW / 60));
-    assert!(mem
-        .get(&crate::limits::deployment_counter("capped", "rpm"))
-        .is_none());
+    let own = keystate::read(&mem, &k.token);
+    assert_eq!((own.parallel, own.rpm.count, own.tpm.count), (0, 0, 0));
+    assert_eq!(
+        own.rpm.minute,
+        NOW / 60,
+        "the record was written, then given back"
+    );
+    assert!(mem.get(&counter).is_none());
+    // A key record that never writes refuses before anything is taken.
+    let store = Flaky::new(&mem, 0, Some(keystate::state_key(&k.token)));
+    let e = admit(&store, &req(Some(&k), &dep("capped"), 100, 100_000, NOW)).unwrap_err();
+    assert_eq!((e.status, e.kind), (503, "server_error"));
+    assert!(mem.get(&counter).is_none());
 }
