@@ -11,6 +11,8 @@
 #   driver options (scripts/bench.py --help): --duration 5 --reps 3 --connections 32
 #     --concurrency "1 2" --chunks 200 --stream-requests 40 --delay-ms 50
 #     --delay-connections 128 --wasm FILE --no-pin --check-targets
+#   --hostcalls   instead: price each proxy-wasm host call (scripts/hostcalls.py:
+#                 --calls 20 --duration 4 --reps 3 --only shared_get,time,...)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,15 +21,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LITELLM_VERSION=1.108.7
 LITELLM_VENV="$TOLLGATE_ROOT/.venv-litellm"
 
-build=1 litellm=1 save=0
+build=1 litellm=1 save=0 hostcalls=0
 args=()
 for arg in "$@"; do
     case $arg in
         --no-build) build=0 ;;
         --no-litellm) litellm=0 ;;
         --save) save=1 ;;
+        --hostcalls) hostcalls=1 ;;
         -h | --help)
-            sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) args+=("$arg") ;;
@@ -40,6 +43,10 @@ if ((build)); then
 fi
 ensure_venv
 ensure_wrk
+if ((hostcalls)); then
+    exec "$TOLLGATE_VENV/bin/python" "$TOLLGATE_ROOT/scripts/hostcalls.py" --envoy "$(envoy_path)" \
+        "${args[@]}"
+fi
 if ((litellm)); then
     # A venv of its own: LiteLLM's dependency pins must not move the test venv's.
     if ! "$LITELLM_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('litellm') != '$LITELLM_VERSION')" 2>/dev/null; then

@@ -224,3 +224,57 @@ def test_a_short_real_run(tmp_path):
     assert all(t[n]["met"] in (True, False) for n in t if n != "vs_litellm")
     text = md.read_text()
     assert text.startswith("# Benchmarks") and "### Targets" in text
+
+
+def test_the_floor_filter_makes_the_host_calls_a_probe_asks_for(tmp_path):
+    import hostcalls
+
+    for path in (bench.CLI, bench.UPSTREAM, bench.FLOOR_WASM):
+        harness.require(path, path.name)
+    up_proc, up = bench.start_upstream(tmp_path, "upstream", None)
+    ups = {"up": up, "spaced": up, "delay": up}
+    try:
+        boot = bench.render(tmp_path, bench.TOLLGATE_CONFIG.format(**ups), bench.free_port(),
+                            bench.free_port())
+        p, url, admin = hostcalls.start_probe(str(harness.envoy_binary()), boot, tmp_path,
+                                              "probe", "calls:metric=5,time=3", ups, None)
+        body = {"model": "gpt-4o-mini", "messages": bench.PROMPT, "max_tokens": 2}
+
+        def counted() -> int:
+            stats = harness.http.get(f"http://127.0.0.1:{admin}/stats?filter=bench_probe").text
+            return int(stats.split("bench_probe_calls:")[1].split()[0])
+
+        before = counted()  # start-up's readiness probe went through the filter too
+        for _ in range(3):
+            assert harness.http.post(url + "/v1/chat/completions", json=body).status_code == 200
+        assert counted() - before == 15
+        p.stop()
+        # A call the probe does not know refuses the configuration: Envoy does not start.
+        with pytest.raises(SystemExit):
+            hostcalls.start_probe(str(harness.envoy_binary()), boot, tmp_path, "bad",
+                                  "calls:nonsense=1", ups, None)
+    finally:
+        for proc in list(bench.LIVE):
+            proc.stop()
+        up_proc.stop()
+
+
+def test_host_call_pricing_runs_and_reports_each_call(tmp_path):
+    out = tmp_path / "calls.json"
+    p = subprocess.run(
+        [sys.executable, str(harness.ROOT / "scripts" / "hostcalls.py"), "--envoy",
+         str(harness.envoy_binary()), "--only", "time,shared_get", "--calls", "5",
+         "--duration", "1", "--reps", "1", "--connections", "4", "--out-json", str(out)],
+        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert set(res["cost_us"]) == {"time", "shared_get"}
+    cells = res["cells"][0]
+    # Each cost is the probe's CPU per request beyond the no-call floor, per call.
+    want = (cells["time"]["cpu_us_per_req"] - cells["none"]["cpu_us_per_req"]) / 5
+    assert res["cost_us"]["time"]["median"] == pytest.approx(want)
+    assert "| proxy_get_current_time_nanoseconds |" in p.stdout
+    bad = subprocess.run([sys.executable, str(harness.ROOT / "scripts" / "hostcalls.py"),
+                          "--envoy", "x", "--only", "nonsense"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--only" in bad.stderr

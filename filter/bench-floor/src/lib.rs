@@ -1,33 +1,112 @@
 //! A proxy-wasm HTTP filter that does no work of its own: the floor
 //! `scripts/bench.sh` puts beside tollgate. Envoy still creates a context per
 //! request and calls each callback in V8, so plain Envoy plus this filter is what
-//! any wasm filter costs. With the plugin configuration `bodies` it also holds the
-//! request and the response body until each is complete and reads it into the VM,
-//! as any gateway must that routes on the request's JSON and prices the answer's
-//! usage: the floor for such a filter. Built for wasm32-wasip1 only.
+//! any wasm filter costs. Its plugin configuration picks a mode:
+//!
+//! - `pass` (or anything else): continue every callback.
+//! - `bodies`: also hold the request and the response body until each is complete
+//!   and read it into the VM, as any gateway must that routes on the request's JSON
+//!   and prices the answer's usage: the floor for such a filter.
+//! - `calls:<call>=<n>,...`: make each named host call `n` times per request (at the
+//!   request headers), so the benchmark can price one call: see [`Call`].
+//!
+//! Built for wasm32-wasip1 only.
 
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType};
+use proxy_wasm::types::{Action, ContextType, MapType, MetricType};
+use std::rc::Rc;
 
 proxy_wasm::main! {{
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { bodies: false }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
+/// The host calls a probe can repeat.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// proxy_get_shared_data of a 200-byte value.
+    SharedGet,
+    /// proxy_set_shared_data of a 200-byte value.
+    SharedSet,
+    /// proxy_get_header_map_value of one request header.
+    HeaderGet,
+    /// proxy_get_header_map_pairs of the request headers.
+    HeadersGet,
+    /// proxy_replace_header_map_value on the request headers.
+    HeaderSet,
+    /// proxy_get_current_time_nanoseconds.
+    Time,
+    /// proxy_increment_metric (the counter `bench_probe_calls`).
+    Metric,
+    /// proxy_get_property of `request.path`.
+    PropertyGet,
+    /// proxy_set_property of a filter-state value.
+    PropertySet,
+}
+
+impl Call {
+    fn named(name: &str) -> Option<Call> {
+        Some(match name {
+            "shared_get" => Call::SharedGet,
+            "shared_set" => Call::SharedSet,
+            "header_get" => Call::HeaderGet,
+            "headers_get" => Call::HeadersGet,
+            "header_set" => Call::HeaderSet,
+            "time" => Call::Time,
+            "metric" => Call::Metric,
+            "property_get" => Call::PropertyGet,
+            "property_set" => Call::PropertySet,
+            _ => return None,
+        })
+    }
+}
+
+const SHARED_KEY: &str = "bench-probe/value";
+const VALUE: [u8; 200] = [b'x'; 200];
+
+#[derive(Default)]
 struct Root {
     bodies: bool,
+    calls: Rc<Vec<(Call, u32)>>,
+    metric: u32,
 }
 
 impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        self.bodies = self.get_plugin_configuration().as_deref() == Some(b"bodies".as_slice());
+        let config = self.get_plugin_configuration().unwrap_or_default();
+        let config = String::from_utf8_lossy(&config);
+        self.bodies = config == "bodies";
+        if let Some(list) = config.strip_prefix("calls:") {
+            let mut calls = Vec::new();
+            for item in list.split(',').filter(|i| !i.is_empty()) {
+                let parsed = item.split_once('=').and_then(|(name, n)| {
+                    Some((Call::named(name.trim())?, n.trim().parse().ok()?))
+                });
+                match parsed {
+                    Some(c) => calls.push(c),
+                    None => {
+                        log::error!("bench probe: unknown call or count in {item:?}");
+                        return false;
+                    }
+                }
+            }
+            self.calls = Rc::new(calls);
+            self.metric = hostcalls::define_metric(MetricType::Counter, "bench_probe_calls")
+                .unwrap_or_default();
+            if hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err() {
+                return false;
+            }
+        }
         true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Pass {
             bodies: self.bodies,
+            calls: self.calls.clone(),
+            metric: self.metric,
         }))
     }
 
@@ -36,14 +115,60 @@ impl RootContext for Root {
     }
 }
 
-/// Continues every callback; in `bodies` mode waits for and reads each body first.
+/// Continues every callback after the work its mode asks for.
 struct Pass {
     bodies: bool,
+    calls: Rc<Vec<(Call, u32)>>,
+    metric: u32,
+}
+
+impl Pass {
+    fn call(&self, call: Call, i: u32) {
+        match call {
+            Call::SharedGet => drop(std::hint::black_box(hostcalls::get_shared_data(SHARED_KEY))),
+            Call::SharedSet => {
+                let _ = hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None);
+            }
+            Call::HeaderGet => drop(std::hint::black_box(hostcalls::get_map_value_bytes(
+                MapType::HttpRequestHeaders,
+                ":path",
+            ))),
+            Call::HeadersGet => drop(std::hint::black_box(hostcalls::get_map_bytes(
+                MapType::HttpRequestHeaders,
+            ))),
+            Call::HeaderSet => {
+                let _ = hostcalls::set_map_value_bytes(
+                    MapType::HttpRequestHeaders,
+                    "x-bench-probe",
+                    Some(i.to_string().as_bytes()),
+                );
+            }
+            Call::Time => drop(std::hint::black_box(hostcalls::get_current_time())),
+            Call::Metric => {
+                let _ = hostcalls::increment_metric(self.metric, 1);
+            }
+            Call::PropertyGet => drop(std::hint::black_box(hostcalls::get_property(vec![
+                "request", "path",
+            ]))),
+            Call::PropertySet => {
+                let _ = hostcalls::set_property(vec!["bench_probe"], Some(b"x"));
+            }
+        }
+    }
 }
 
 impl Context for Pass {}
 
 impl HttpContext for Pass {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        for &(call, n) in self.calls.iter() {
+            for i in 0..n {
+                self.call(call, i);
+            }
+        }
+        Action::Continue
+    }
+
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         if !self.bodies {
             return Action::Continue;
