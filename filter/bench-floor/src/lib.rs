@@ -14,7 +14,7 @@
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, MapType, MetricType};
+use proxy_wasm::types::{Action, BufferType, ContextType, MapType, MetricType};
 use std::rc::Rc;
 
 proxy_wasm::main! {{
@@ -170,24 +170,24 @@ impl HttpContext for Pass {
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
-        if !self.bodies {
-            return Action::Continue;
-        }
-        if !end_of_stream {
-            return Action::Pause;
-        }
-        std::hint::black_box(self.get_http_request_body(0, size));
-        Action::Continue
+        self.hold(BufferType::HttpRequestBody, size, end_of_stream)
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        self.hold(BufferType::HttpResponseBody, size, end_of_stream)
+    }
+}
+
+impl Pass {
+    /// In `bodies` mode: holds a body until it is complete, then reads it whole.
+    fn hold(&self, body: BufferType, size: usize, end_of_stream: bool) -> Action {
         if !self.bodies {
             return Action::Continue;
         }
         if !end_of_stream {
             return Action::Pause;
         }
-        std::hint::black_box(self.get_http_response_body(0, size));
+        drop(std::hint::black_box(hostcalls::get_buffer(body, 0, size)));
         Action::Continue
     }
 }
