@@ -96,12 +96,15 @@ fn walk(value: &Value, path: String, f: &mut dyn FnMut(&str, &str)) {
 }
 
 fn join(path: &str, key: &Value) -> String {
+    // Written by hand: serde_yaml's emitter would otherwise be linked into the
+    // filter for this alone (module size is memory in every Envoy VM).
     let key = match key {
         Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_string(),
+        Value::Tagged(t) => format!("{} {}", t.tag, join("", &t.value)),
+        Value::Sequence(_) | Value::Mapping(_) => "<complex key>".to_string(),
     };
     if path.is_empty() {
         key
@@ -146,5 +149,17 @@ mod tests {
         let err = resolve(&mut v, "", &|_| None).unwrap_err();
         assert_eq!(err.0, "a[0].k");
         assert!(err.1.contains("MISSING is not set"));
+    }
+
+    #[test]
+    fn keys_that_are_not_strings_name_their_path_plainly() {
+        let v = doc("7: os.environ/A
+true: os.environ/B
+~: os.environ/C
+1.5:
+  x: os.environ/D
+");
+        let paths: Vec<String> = collect(&v).into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["7", "true", "null", "1.5.x"]);
     }
 }
