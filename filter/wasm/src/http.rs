@@ -66,7 +66,8 @@ pub struct Http {
     /// When the running callback started (0: none running).
     callback_start: u64,
     /// The clock as the running callback (or on_log) started, in Unix ns: the one
-    /// time read everything in a callback shares (each read is a host call).
+    /// time read everything in a callback shares (each read is a host call); 0
+    /// between callbacks.
     clock_ns: u64,
     /// Unix ms the request was forwarded (the duration metric's start).
     pub(crate) started_ms: u64,
@@ -269,6 +270,7 @@ impl Http {
         let out = f(self);
         self.overhead_ns += host::now_nanos().saturating_sub(self.callback_start);
         self.callback_start = 0;
+        self.clock_ns = 0;
         out
     }
 
