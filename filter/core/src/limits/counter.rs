@@ -67,25 +67,66 @@ pub fn rmw<R>(
     Err(Busy::Contended)
 }
 
-/// A window counter's value: the unix minute it counts and the count.
-fn parse_window(bytes: Option<&[u8]>) -> Option<(u64, u64)> {
-    let text = std::str::from_utf8(bytes?).ok()?;
-    let (minute, count) = text.split_once(':')?;
-    Some((minute.parse().ok()?, count.parse().ok()?))
+/// A one-minute window: the unix minute it counts and its count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Unix minute counted (0: never used).
+    pub minute: u64,
+    /// Count in that minute.
+    pub count: u64,
 }
 
-fn encode_window(minute: u64, count: u64) -> Vec<u8> {
-    format!("{minute}:{count}").into_bytes()
-}
-
-/// The window a counter is in at `minute`, and its count there. A stored window
-/// ahead of `minute` (a caller whose clock read is older) stays authoritative so no
-/// count is dropped by moving a window backwards.
-fn current(bytes: Option<&[u8]>, minute: u64) -> (u64, u64) {
-    match parse_window(bytes) {
-        Some((stored, count)) if stored >= minute => (stored, count),
-        _ => (minute, 0),
+impl Window {
+    /// The count at `minute`. A stored window ahead of `minute` (a caller whose
+    /// clock read is older) stays authoritative so no count is dropped.
+    pub fn used(&self, minute: u64) -> u64 {
+        if self.minute >= minute {
+            self.count
+        } else {
+            0
+        }
     }
+
+    /// Adds `amount` in the window `minute` falls in (restarting a passed one);
+    /// returns the window's minute.
+    pub(super) fn add(&mut self, minute: u64, amount: u64) -> u64 {
+        if self.minute < minute {
+            *self = Window { minute, count: 0 };
+        }
+        self.count = self.count.saturating_add(amount);
+        self.minute
+    }
+
+    /// Adds `delta` only while `minute` is still the stored window; never below zero.
+    pub(super) fn adjust(&mut self, minute: u64, delta: i64) -> bool {
+        if self.minute != minute || delta == 0 {
+            return false;
+        }
+        self.count = if delta < 0 {
+            self.count.saturating_sub(delta.unsigned_abs())
+        } else {
+            self.count.saturating_add(delta.unsigned_abs())
+        };
+        true
+    }
+
+    /// `minute:count`, as stored.
+    pub(super) fn encode(&self) -> String {
+        format!("{}:{}", self.minute, self.count)
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Window> {
+        let (minute, count) = text.split_once(':')?;
+        Some(Window {
+            minute: minute.parse().ok()?,
+            count: count.parse().ok()?,
+        })
+    }
+}
+
+/// A window counter's stored value (None when absent or unreadable).
+fn parse_window(bytes: Option<&[u8]>) -> Option<Window> {
+    Window::parse(std::str::from_utf8(bytes?).ok()?)
 }
 
 /// Outcome of adding to a window counter.
@@ -115,17 +156,19 @@ pub fn window_add(
     limit: Option<u64>,
 ) -> Result<Added, Busy> {
     rmw(store, key, &mut |bytes| {
-        let (window, used) = current(bytes, minute);
+        let mut w = parse_window(bytes).unwrap_or_default();
+        let used = w.used(minute);
         let after = used.saturating_add(amount);
         if limit.is_some_and(|l| used >= l || after > l) {
             return (None, Added::Refused { used });
         }
+        let window = w.add(minute, amount);
         let out = Added::Yes {
             minute: window,
             used: after,
         };
         // A zero addition to a stale window changes nothing a reader would see.
-        let write = (amount > 0).then(|| encode_window(window, after));
+        let write = (amount > 0).then(|| w.encode().into_bytes());
         (write, out)
     })
 }
@@ -136,23 +179,21 @@ pub fn window_adjust(store: &dyn KeyStore, key: &str, minute: u64, delta: i64) -
     if delta == 0 {
         return Ok(());
     }
-    rmw(store, key, &mut |bytes| match parse_window(bytes) {
-        Some((stored, count)) if stored == minute => {
-            let after = if delta < 0 {
-                count.saturating_sub(delta.unsigned_abs())
-            } else {
-                count.saturating_add(delta.unsigned_abs())
-            };
-            (Some(encode_window(stored, after)), ())
-        }
-        _ => (None, ()),
+    rmw(store, key, &mut |bytes| {
+        let Some(mut w) = parse_window(bytes) else {
+            return (None, ());
+        };
+        let write = w.adjust(minute, delta).then(|| w.encode().into_bytes());
+        (write, ())
     })
 }
 
 /// The counter's count in the window for `minute` (0 once the window has passed).
 pub fn window_used(store: &dyn KeyStore, key: &str, minute: u64) -> u64 {
     let stored = store.get(key);
-    current(stored.as_ref().map(|(b, _)| b.as_slice()), minute).1
+    parse_window(stored.as_ref().map(|(b, _)| b.as_slice()))
+        .unwrap_or_default()
+        .used(minute)
 }
 
 fn parse_gauge(bytes: Option<&[u8]>) -> u64 {

@@ -4,6 +4,7 @@
 //! key with every limit set used to take seven of each).
 
 use super::budget::{self, BudgetState, Reserved};
+pub use super::counter::Window;
 use super::counter::{rmw, Busy};
 use super::reject::Usage;
 use crate::error::ApiError;
@@ -12,58 +13,6 @@ use crate::keys::{KeyRecord, KeyStore};
 /// Store key of a key's limits record.
 pub fn state_key(token: &str) -> String {
     format!("tollgate/lim/key/{token}")
-}
-
-/// A one-minute window: the unix minute it counts and its count.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Window {
-    /// Unix minute counted (0: never used).
-    pub minute: u64,
-    /// Count in that minute.
-    pub count: u64,
-}
-
-impl Window {
-    /// The count at `minute`. A stored window ahead of `minute` (a caller whose
-    /// clock read is older) stays authoritative so no count is dropped.
-    pub fn used(&self, minute: u64) -> u64 {
-        if self.minute >= minute {
-            self.count
-        } else {
-            0
-        }
-    }
-
-    /// Adds `amount` in the window `minute` falls in (restarting a passed one);
-    /// returns the window's minute.
-    fn add(&mut self, minute: u64, amount: u64) -> u64 {
-        if self.minute < minute {
-            *self = Window { minute, count: 0 };
-        }
-        self.count = self.count.saturating_add(amount);
-        self.minute
-    }
-
-    /// Adds `delta` only while `minute` is still the stored window; never below zero.
-    fn adjust(&mut self, minute: u64, delta: i64) -> bool {
-        if self.minute != minute || delta == 0 {
-            return false;
-        }
-        self.count = if delta < 0 {
-            self.count.saturating_sub(delta.unsigned_abs())
-        } else {
-            self.count.saturating_add(delta.unsigned_abs())
-        };
-        true
-    }
-
-    fn parse(text: &str) -> Option<Window> {
-        let (minute, count) = text.split_once(':')?;
-        Some(Window {
-            minute: minute.parse().ok()?,
-            count: count.parse().ok()?,
-        })
-    }
 }
 
 /// Everything admission keeps for one key.
@@ -107,12 +56,10 @@ impl KeyState {
 
     fn encode(&self) -> Vec<u8> {
         format!(
-            "{}|{}:{}|{}:{}|{}",
+            "{}|{}|{}|{}",
             self.parallel,
-            self.rpm.minute,
-            self.rpm.count,
-            self.tpm.minute,
-            self.tpm.count,
+            self.rpm.encode(),
+            self.tpm.encode(),
             self.budget.encode()
         )
         .into_bytes()
@@ -128,12 +75,15 @@ pub fn read(store: &dyn KeyStore, token: &str) -> KeyState {
 /// True when the key has a limit kept in its record (a key without one is only
 /// written when it is charged).
 pub fn limited(key: &KeyRecord) -> bool {
-    key.max_budget.is_some()
-        || key.budget_duration.is_some()
-        || key.soft_budget.is_some()
+    budgeted(key)
         || key.max_parallel_requests.is_some()
         || key.rpm_limit.is_some()
         || key.tpm_limit.is_some()
+}
+
+/// True when admission reserves against or tracks the key's budget.
+fn budgeted(key: &KeyRecord) -> bool {
+    key.max_budget.is_some() || key.budget_duration.is_some() || key.soft_budget.is_some()
 }
 
 /// What admission took from a key's record.
@@ -172,8 +122,7 @@ pub fn admit(
     now: u64,
 ) -> Result<Result<Taken, Refused>, Busy> {
     let minute = now / 60;
-    let budgeted =
-        key.max_budget.is_some() || key.budget_duration.is_some() || key.soft_budget.is_some();
+    let budgeted = budgeted(key);
     rmw(store, &state_key(&key.token), &mut |bytes| {
         let mut s = KeyState::decode(bytes);
         let mut t = Taken::default();
