@@ -467,3 +467,10 @@ fn metric_labels_are_extracted_by_stats_tags() {
         .iter()
         .all(|t| t["regex"].as_str().unwrap().starts_with("(?:^|[.;])(")));
 }
+
+#[test]
+fn free_heap_goes_back_to_the_os() {
+    let m = &rendered(&full_env)["memory_allocator_manager"];
+    assert_eq!(m["bytes_to_release"], 16 << 20);
+    assert_eq!(m["memory_release_interval"], "1s");
+}
