@@ -63,10 +63,12 @@ def synthetic_run() -> dict:
     reps_lat, reps_sat, reps_stream = [], [], []
     for plain_rps, limits_rps in ((1000, 900), (2000, 1400)):
         reps_lat.append({"direct": cell(0, 20), "plain": cell(0, 100), "floor": cell(0, 110),
-                         "bodies": cell(0, 115), "master": cell(0, 130), "limits": cell(0, 140),
+                         "bodies": cell(0, 115), "minimal": cell(0, 122),
+                         "master": cell(0, 130), "limits": cell(0, 140),
                          "anthropic": cell(0, 160), "litellm": cell(0, 5000)})
         reps_sat.append({"plain": cell(plain_rps, 0, cpu=40), "floor": cell(plain_rps, 0, cpu=42),
                          "bodies": cell(plain_rps * 0.85, 0, cpu=47),
+                         "minimal": cell(plain_rps * 0.75, 0, cpu=53),
                          "master": cell(plain_rps, 0, cpu=60),
                          "limits": cell(limits_rps, 0, cpu=70),
                          "anthropic": cell(limits_rps / 2, 0, cpu=90),
@@ -84,7 +86,8 @@ def synthetic_run() -> dict:
         })
     return {"by_concurrency": {"1": {
         "latency": reps_lat, "saturation": reps_sat, "stream": reps_stream,
-        "idle_rss_mb": {"plain": 66, "floor": 88, "bodies": 89, "tollgate": 90}, "end_rss_mb": {},
+        "idle_rss_mb": {"plain": 66, "floor": 88, "bodies": 89, "minimal": 89.5,
+                        "tollgate": 90}, "end_rss_mb": {},
         "connections": 32, "delay_connections": 128}}}
 
 
@@ -127,12 +130,17 @@ def test_comparisons_are_pair_by_pair_and_targets_are_judged():
     assert t["throughput_vs_plain"]["bodies_floor"] == pytest.approx(0.85)
     assert (t["added_p50_us"]["bodies_floor"], t["idle_rss_mb"]["bodies_floor"]) == (15, 23)
     assert t["vs_litellm"]["bodies_floor"] is None
+    # And beside the minimal gateway floor: the bodies floor plus a gateway's host calls.
+    assert t["throughput_vs_plain"]["minimal_floor"] == pytest.approx(0.75)
+    assert (t["added_p50_us"]["minimal_floor"], t["idle_rss_mb"]["minimal_floor"]) == (22, 23.5)
+    assert t["stream_chunk_us"]["minimal_floor"] is None
+    assert d["minimal"]["added_cpu_us_per_req"]["median"] == 13
     md = bench.markdown({**run, "date": "d", "machine": "m", "versions": "v", "command": "c",
                          "reps": 2, "duration": 1, "no_pin": False, "delay_ms": 50,
                          "derived": bench.derive(run), "targets": t})
     assert "| limits | 140 (140–140)" in md and "| target |" in md and "**no**" not in md
-    assert "| bodies | 115 (115–115)" in md
-    assert "| Envoy+tollgate sustains >= 80% of plain Envoy's throughput | 0.80 | >= 0.8 | yes | 0.85 |" in md
+    assert "| bodies | 115 (115–115)" in md and "| minimal | 122 (122–122)" in md
+    assert "| Envoy+tollgate sustains >= 80% of plain Envoy's throughput | 0.80 | >= 0.8 | yes | 0.85 | 0.75 |" in md
 
 
 def test_a_missed_target_is_marked_and_an_absent_one_is_not_judged():
@@ -200,8 +208,9 @@ def test_a_short_real_run(tmp_path):
     run = json.loads(out.read_text())
     one = run["by_concurrency"]["1"]
     lat, sat = one["latency"][0], one["saturation"][0]
-    assert set(lat) == {"direct", "plain", "floor", "bodies", "master", "limits", "anthropic"}
-    assert set(sat) == {"plain", "floor", "bodies", "master", "limits", "anthropic",
+    assert set(lat) == {"direct", "plain", "floor", "bodies", "minimal", "master", "limits",
+                        "anthropic"}
+    assert set(sat) == {"plain", "floor", "bodies", "minimal", "master", "limits", "anthropic",
                         "plain_delay", "limits_delay"}
     for name, c in [*lat.items(), *sat.items()]:
         assert c["requests"] > 0 and c["non2xx"] == 0 and c["errors"] == 0, (name, c)
@@ -248,6 +257,16 @@ def test_the_floor_filter_makes_the_host_calls_a_probe_asks_for(tmp_path):
         for _ in range(3):
             assert harness.http.post(url + "/v1/chat/completions", json=body).status_code == 200
         assert counted() - before == 15
+        p.stop()
+        # The minimal gateway floor holds both bodies, answers whole, and settles once
+        # per request (one metric update at the end of the answer).
+        p, url, admin = hostcalls.start_probe(str(harness.envoy_binary()), boot, tmp_path,
+                                              "gateway", "gateway", ups, None)
+        before = counted()
+        for _ in range(4):
+            r = harness.http.post(url + "/v1/chat/completions", json=body)
+            assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
+        assert counted() - before == 4
         p.stop()
         # A call the probe does not know refuses the configuration: Envoy does not start.
         with pytest.raises(SystemExit):

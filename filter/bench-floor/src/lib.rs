@@ -7,6 +7,10 @@
 //! - `bodies`: also hold the request and the response body until each is complete
 //!   and read it into the VM, as any gateway must that routes on the request's JSON
 //!   and prices the answer's usage: the floor for such a filter.
+//! - `gateway`: `bodies`, plus the fewest host calls a gateway with keys, limits,
+//!   routing and spend makes per request, each once and with no logic between
+//!   them (see [`Pass::gateway_request`] and [`Pass::gateway_response`]): the floor
+//!   for a proxy-wasm filter that does tollgate's work, before any of its code runs.
 //! - `calls:<call>=<n>,...`: make each named host call `n` times per request (at the
 //!   request headers), so the benchmark can price one call: see [`Call`].
 //!
@@ -64,9 +68,18 @@ impl Call {
 const SHARED_KEY: &str = "bench-probe/value";
 const VALUE: [u8; 200] = [b'x'; 200];
 
+/// What a request costs beyond Envoy's own work: see the module documentation.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Pass,
+    Bodies,
+    Gateway,
+}
+
 #[derive(Default)]
 struct Root {
-    bodies: bool,
+    mode: Mode,
     calls: Rc<Vec<(Call, u32)>>,
     metric: u32,
 }
@@ -77,7 +90,18 @@ impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let config = self.get_plugin_configuration().unwrap_or_default();
         let config = String::from_utf8_lossy(&config);
-        self.bodies = config == "bodies";
+        self.mode = match config.as_ref() {
+            "bodies" => Mode::Bodies,
+            "gateway" => Mode::Gateway,
+            _ => Mode::Pass,
+        };
+        if self.mode == Mode::Gateway
+            && hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err()
+        {
+            return false;
+        }
+        self.metric =
+            hostcalls::define_metric(MetricType::Counter, "bench_probe_calls").unwrap_or_default();
         if let Some(list) = config.strip_prefix("calls:") {
             let mut calls = Vec::new();
             for item in list.split(',').filter(|i| !i.is_empty()) {
@@ -93,8 +117,6 @@ impl RootContext for Root {
                 }
             }
             self.calls = Rc::new(calls);
-            self.metric = hostcalls::define_metric(MetricType::Counter, "bench_probe_calls")
-                .unwrap_or_default();
             if hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err() {
                 return false;
             }
@@ -104,7 +126,7 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Pass {
-            bodies: self.bodies,
+            mode: self.mode,
             calls: self.calls.clone(),
             metric: self.metric,
         }))
@@ -117,7 +139,7 @@ impl RootContext for Root {
 
 /// Continues every callback after the work its mode asks for.
 struct Pass {
-    bodies: bool,
+    mode: Mode,
     calls: Rc<Vec<(Call, u32)>>,
     metric: u32,
 }
@@ -160,28 +182,83 @@ impl Pass {
 impl Context for Pass {}
 
 impl HttpContext for Pass {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         for &(call, n) in self.calls.iter() {
             for i in 0..n {
                 self.call(call, i);
+            }
+        }
+        if self.mode == Mode::Gateway {
+            // The route, the key and the body's framing come from the headers; they
+            // are held until the body has named the model.
+            self.call(Call::HeadersGet, 0);
+            if !end_of_stream {
+                return Action::Pause;
             }
         }
         Action::Continue
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
-        self.hold(BufferType::HttpRequestBody, size, end_of_stream)
+        let action = self.hold(BufferType::HttpRequestBody, size, end_of_stream);
+        if self.mode == Mode::Gateway && end_of_stream {
+            self.gateway_request();
+        }
+        action
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.mode == Mode::Gateway {
+            // The status decides health bookkeeping and failover.
+            self.call(Call::HeadersGet, 0);
+        }
+        Action::Continue
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
-        self.hold(BufferType::HttpResponseBody, size, end_of_stream)
+        let action = self.hold(BufferType::HttpResponseBody, size, end_of_stream);
+        if self.mode == Mode::Gateway && end_of_stream {
+            self.gateway_response();
+        }
+        action
     }
 }
 
 impl Pass {
-    /// In `bodies` mode: holds a body until it is complete, then reads it whole.
+    /// Admission and routing once the body is whole: the clock for the limit
+    /// windows, the key record (budget, parallel slot, rpm/tpm) read and written
+    /// back, then the upstream chosen and its credential set on the held headers.
+    fn gateway_request(&self) {
+        self.call(Call::Time, 0);
+        self.call(Call::SharedGet, 0);
+        self.call(Call::SharedSet, 0);
+        let _ = hostcalls::set_map_value_bytes(
+            MapType::HttpRequestHeaders,
+            "x-bench-cluster",
+            Some(b"upstream"),
+        );
+        let _ = hostcalls::set_map_value_bytes(
+            MapType::HttpRequestHeaders,
+            "authorization",
+            Some(b"Bearer provider-key"),
+        );
+    }
+
+    /// Settlement once the answer is whole: the clock, the key record read and
+    /// written back with the real usage, one metric, and the spend record handed
+    /// to the access log.
+    fn gateway_response(&self) {
+        self.call(Call::Time, 0);
+        self.call(Call::SharedGet, 0);
+        self.call(Call::SharedSet, 0);
+        self.call(Call::Metric, 0);
+        let _ = hostcalls::set_property(vec!["tollgate_spend"], Some(&VALUE));
+    }
+
+    /// In `bodies` and `gateway` modes: holds a body until it is complete, then
+    /// reads it whole.
     fn hold(&self, body: BufferType, size: usize, end_of_stream: bool) -> Action {
-        if !self.bodies {
+        if self.mode == Mode::Pass {
             return Action::Continue;
         }
         if !end_of_stream {
