@@ -744,11 +744,12 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
     # Warm-up: V8's JIT, connection pools, LiteLLM's imports on first use.
     for name, (url, p, _, _) in cells.items():
         run_wrk(url, scripts[name], 4, 1, 1, None, load_cpu)
-    idle = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
-            "bodies": tree_rss_mb(bodies.pid), "minimal": tree_rss_mb(minimal.pid),
-            "tollgate": tree_rss_mb(gw.pid)}
+    # Every proxy whose memory is reported, by the name the report gives it.
+    proxies = {"plain": plain, "floor": floor, "bodies": bodies, "minimal": minimal,
+               "tollgate": gw}
     if lite:
-        idle["litellm"] = tree_rss_mb(lite.pid)
+        proxies["litellm"] = lite
+    idle = {name: tree_rss_mb(p.pid) for name, p in proxies.items()}
 
     latency, saturation, streams = [], [], []
     for rep in range(args.reps):
@@ -772,14 +773,9 @@ def one_concurrency(args, envoy: str, conc: int, work: Path, ups: dict) -> dict:
             pids = {"plain": plain.pid, "master": gw.pid, "anthropic": gw.pid,
                     "litellm": lite.pid if lite else None}
             streams.append(stream_cells(args, pl_port, gw_port, lite_port, vkey, pin, pids))
-    end = {"plain": tree_rss_mb(plain.pid), "floor": tree_rss_mb(floor.pid),
-           "bodies": tree_rss_mb(bodies.pid), "minimal": tree_rss_mb(minimal.pid),
-           "tollgate": tree_rss_mb(gw.pid)}
-    if lite:
-        end["litellm"] = tree_rss_mb(lite.pid)
-    for p in (gw, plain, floor, bodies, minimal, lite):
-        if p:
-            p.stop()
+    end = {name: tree_rss_mb(p.pid) for name, p in proxies.items()}
+    for p in proxies.values():
+        p.stop()
     return {"latency": latency, "saturation": saturation, "stream": streams,
             "idle_rss_mb": idle, "end_rss_mb": end, "connections": args.connections,
             "delay_connections": args.delay_connections}

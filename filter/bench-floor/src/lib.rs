@@ -95,11 +95,6 @@ impl RootContext for Root {
             "gateway" => Mode::Gateway,
             _ => Mode::Pass,
         };
-        if self.mode == Mode::Gateway
-            && hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err()
-        {
-            return false;
-        }
         self.metric =
             hostcalls::define_metric(MetricType::Counter, "bench_probe_calls").unwrap_or_default();
         if let Some(list) = config.strip_prefix("calls:") {
@@ -117,9 +112,11 @@ impl RootContext for Root {
                 }
             }
             self.calls = Rc::new(calls);
-            if hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err() {
-                return false;
-            }
+        }
+        // The value the shared-data calls read and write back.
+        let probes = self.mode == Mode::Gateway || config.starts_with("calls:");
+        if probes && hostcalls::set_shared_data(SHARED_KEY, Some(&VALUE), None).is_err() {
+            return false;
         }
         true
     }
